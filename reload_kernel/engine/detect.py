@@ -1,0 +1,110 @@
+"""What changed on disk since each module was loaded.
+
+A file's *stamp* is its stat signature (mtime_ns, ctime_ns, size, inode). Any difference in the
+stamp makes us read the file; only a difference in the bytes counts as a change. So a file
+restored with an older mtime (``cp -p``, ``tar x``, ``git checkout``) is seen, and a save that
+writes identical bytes is not.
+
+Stamps alone cannot be trusted for a file written within the filesystem's timestamp
+granularity of our last look: two same-size writes in one clock tick share a stamp. Like git's
+"racily clean" index entries, a stamp taken less than ``RACY_WINDOW_NS`` after the file's mtime
+is re-checked by content until the window has passed. This is what guarantees that no edit is
+ever missed, whatever the filesystem's clock resolution.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+#: Files modified this recently (relative to when we looked) are compared by content.
+#: Two seconds covers filesystems with whole-second or two-second timestamps (FAT, some NFS).
+RACY_WINDOW_NS = 2_000_000_000
+
+#: How often to re-read a file that keeps changing while we read it before giving up.
+_MAX_READ_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """A file's stat signature."""
+
+    mtime_ns: int
+    ctime_ns: int
+    size: int
+    inode: int
+
+    @classmethod
+    def of(cls, stat: os.stat_result) -> Stamp:
+        return cls(stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino)
+
+
+@dataclass(frozen=True)
+class SourceSnapshot:
+    """The bytes of a source file together with the stamp they were read under."""
+
+    path: str
+    data: bytes
+    stamp: Stamp
+    read_at_ns: int
+
+    @property
+    def is_racy(self) -> bool:
+        """True when a later write could share this stamp (see the module docstring)."""
+        return self.read_at_ns - self.stamp.mtime_ns < RACY_WINDOW_NS
+
+
+def stat_stamp(path: str) -> Stamp | None:
+    """The file's stamp, or None when the file is gone."""
+    try:
+        return Stamp.of(os.stat(path))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def read_snapshot(path: str) -> SourceSnapshot:
+    """Read a file so that the bytes returned match the stamp returned.
+
+    The stamp is taken before and after reading; if the file changed in between (an editor
+    still writing it), read again. Raises OSError when the file cannot be read.
+    """
+    for _attempt in range(_MAX_READ_ATTEMPTS):
+        read_at_ns = time.time_ns()
+        before = Stamp.of(os.stat(path))
+        with open(path, "rb") as source_file:
+            data = source_file.read()
+        after = Stamp.of(os.stat(path))
+        if before == after:
+            return SourceSnapshot(path, data, before, read_at_ns)
+    # Still changing: return what we have under the *older* stamp so the next look re-reads.
+    return SourceSnapshot(path, data, before, read_at_ns)
+
+
+class FileState:
+    """What the reloader knows about one tracked file: what is loaded, what failed."""
+
+    __slots__ = ("loaded", "failed_data", "reported_problem", "_verified_stamp")
+
+    def __init__(self, loaded: SourceSnapshot) -> None:
+        self.loaded = loaded
+        self.failed_data: bytes | None = None
+        """The bytes of the newest version that failed to load: retried only once they change."""
+        self.reported_problem: str | None = None
+        """The last problem shown for this file, so that each problem is shown once."""
+        self._verified_stamp: Stamp | None = None if loaded.is_racy else loaded.stamp
+
+    def mark_loaded(self, snapshot: SourceSnapshot) -> None:
+        self.loaded = snapshot
+        self.failed_data = None
+        self.reported_problem = None
+        self._verified_stamp = None if snapshot.is_racy else snapshot.stamp
+
+    def stamp_is_trusted(self, stamp: Stamp) -> bool:
+        """True when ``stamp`` proves the file still holds the loaded bytes."""
+        return stamp == self._verified_stamp
+
+    def confirm_unchanged(self, snapshot: SourceSnapshot) -> None:
+        """The file was read again and still holds the loaded bytes."""
+        if not snapshot.is_racy:
+            self._verified_stamp = snapshot.stamp

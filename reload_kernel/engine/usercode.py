@@ -1,0 +1,96 @@
+"""Which files count as the user's own code.
+
+The reloader only ever looks at modules whose source is a ``.py`` file outside the standard
+library and outside site-/dist-packages: those are the files a person edits while a notebook
+runs. Packages installed in editable mode live in the user's checkout, so they count as user
+code; ``include`` lets a user add a package installed normally, ``exclude`` removes one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+from collections.abc import Iterable
+from types import ModuleType
+
+_INSTALLED_DIR_NAMES = frozenset({"site-packages", "dist-packages"})
+
+
+def _library_roots() -> tuple[str, ...]:
+    """Directories holding the standard library and the interpreter's own files."""
+    roots: set[str] = set()
+    for key in ("stdlib", "platstdlib"):
+        path = sysconfig.get_paths().get(key)
+        if path:
+            roots.add(os.path.realpath(path))
+    return tuple(sorted(roots))
+
+
+def _matches_package(module_name: str, packages: Iterable[str]) -> bool:
+    """True when ``module_name`` is one of ``packages`` or inside one of them."""
+    return any(
+        module_name == package or module_name.startswith(package + ".") for package in packages
+    )
+
+
+class UserCodePolicy:
+    """Decides whether a module or a source path is user code worth tracking."""
+
+    def __init__(self, *, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> None:
+        self.include = tuple(include)
+        self.exclude = tuple(exclude) + ("reload_kernel",)
+        self._library_roots = _library_roots()
+        self._path_verdicts: dict[str, bool] = {}
+
+    def is_user_path(self, path: str) -> bool:
+        """True for a ``.py`` file that is neither standard library nor installed package."""
+        verdict = self._path_verdicts.get(path)
+        if verdict is None:
+            verdict = self._classify_path(path)
+            self._path_verdicts[path] = verdict
+        return verdict
+
+    def _classify_path(self, path: str) -> bool:
+        if not path.endswith(".py"):
+            return False
+        real = os.path.realpath(path)
+        parts = real.split(os.sep)
+        if _INSTALLED_DIR_NAMES.intersection(parts):
+            return False
+        return not any(real.startswith(root + os.sep) for root in self._library_roots)
+
+    def source_path(self, module: ModuleType) -> str | None:
+        """The ``.py`` file a tracked module was loaded from, or None when it is not tracked."""
+        name = getattr(module, "__name__", None)
+        if not isinstance(name, str) or name == "__main__":
+            return None
+        if _matches_package(name, self.exclude):
+            return None
+        path = _module_source_file(module)
+        if path is None:
+            return None
+        if _matches_package(name, self.include) or self.is_user_path(path):
+            return path
+        return None
+
+
+def _module_source_file(module: ModuleType) -> str | None:
+    """The source file of a module loaded from a ``.py`` file by a file-based loader."""
+    spec = getattr(module, "__spec__", None)
+    if spec is None or not spec.has_location or not isinstance(spec.origin, str):
+        return None  # namespace packages, frozen and built-in modules, dynamic modules
+    origin = spec.origin
+    if not origin.endswith(".py") or not os.path.isabs(origin):
+        return None  # C extensions, sourceless .pyc
+    loader = spec.loader
+    if loader is None or not hasattr(loader, "get_data"):
+        return None
+    if ".zip" + os.sep in origin or ".egg" + os.sep in origin:
+        return None  # zip imports: there is no file to watch
+    return origin
+
+
+def loaded_module_items() -> list[tuple[str, ModuleType]]:
+    """A stable copy of ``sys.modules`` (another thread may import while we iterate)."""
+    return [(name, module) for name, module in list(sys.modules.items()) if module is not None]
