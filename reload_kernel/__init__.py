@@ -1,3 +1,3 @@
-"""reload_kernel: a Jupyter kernel, "Python (autoreload)", that loads saved edits before each cell."""
+"""reload_kernel: the "Python (autoreload)" Jupyter kernel, which loads saved edits before each cell."""
 
 __version__ = "0.1.0"

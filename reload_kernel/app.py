@@ -12,7 +12,8 @@ class ReloadKernelApp(IPKernelApp):
     """Keeps the name ``ipython-kernel`` so users' ``ipython_kernel_config.py`` applies."""
 
     kernel_class = Type(ReloadKernel, klass=ReloadKernel).tag(config=True)  # type: ignore[arg-type]
-    subcommands = {}  # type: ignore[assignment]  # ipykernel's "install" would install plain ipykernel
+    # ipykernel's own "install" subcommand would install a plain ipykernel spec: not ours.
+    subcommands: dict[str, object] = {}  # type: ignore[assignment]  # noqa: RUF012
 
 
 def launch(argv: list[str]) -> None:

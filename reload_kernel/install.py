@@ -100,17 +100,13 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     where = parser.add_mutually_exclusive_group()
-    where.add_argument(
-        "--user", action="store_true", help="install for the current user only"
-    )
+    where.add_argument("--user", action="store_true", help="install for the current user only")
     where.add_argument(
         "--sys-prefix",
         action="store_true",
         help=f"install into this environment ({sys.prefix})",
     )
-    where.add_argument(
-        "--prefix", metavar="PATH", help="install into PATH/share/jupyter/kernels"
-    )
+    where.add_argument("--prefix", metavar="PATH", help="install into PATH/share/jupyter/kernels")
     parser.add_argument(
         "--name", default=DEFAULT_NAME, help=f"kernelspec name (default: {DEFAULT_NAME})"
     )

@@ -36,7 +36,7 @@ class ReloadKernel(IPythonKernel):
     ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(**kwargs)  # type: ignore[no-untyped-call]
         policy = UserCodePolicy(include=self.include, exclude=self.exclude)
         self.reloader = Reloader(policy)
         self.reloader.start()
@@ -55,16 +55,21 @@ class ReloadKernel(IPythonKernel):
         runs_reload = self.enabled and not silent and _on_main_thread()
         if runs_reload:
             self._reload_step()
-        reply: dict[str, Any] = await super().do_execute(
+        reply: dict[str, Any] = await super().do_execute(  # type: ignore[no-untyped-call]
             code, silent, store_history, user_expressions, allow_stdin, **kwargs
         )
         if runs_reload:
             self._record_imports(code)
         return reply
 
+    @property
+    def _shell(self) -> Any:
+        """The InteractiveShell (typed Optional by ipykernel, always set once running)."""
+        return self.shell
+
     def _reload_step(self) -> None:
         try:
-            report = self.reloader.reload(self.shell.user_ns)
+            report = self.reloader.reload(self._shell.user_ns)
         except KeyboardInterrupt:
             print("↻ reload interrupted; modules keep their previous version", file=sys.stderr)
             return
@@ -82,8 +87,8 @@ class ReloadKernel(IPythonKernel):
 
     def _record_imports(self, code: str) -> None:
         try:
-            python = self.shell.input_transformer_manager.transform_cell(code)
-            self.reloader.record_cell(python, self.shell.user_ns)
+            python = self._shell.input_transformer_manager.transform_cell(code)
+            self.reloader.record_cell(python, self._shell.user_ns)
         except Exception:
             self.log.exception("could not record the cell's imports")
 

@@ -84,7 +84,7 @@ def read_snapshot(path: str) -> SourceSnapshot:
 class FileState:
     """What the reloader knows about one tracked file: what is loaded, what failed."""
 
-    __slots__ = ("loaded", "failed_data", "reported_problem", "_verified_stamp")
+    __slots__ = ("_verified_stamp", "failed_data", "loaded", "reported_problem")
 
     def __init__(self, loaded: SourceSnapshot) -> None:
         self.loaded = loaded

@@ -40,7 +40,9 @@ def _module_level_statements(tree: ast.Module) -> Iterator[ast.stmt]:
             if isinstance(child, ast.stmt):
                 pending.append(child)
             elif isinstance(child, ast.excepthandler) or type(child).__name__ == "match_case":
-                pending.extend(node for node in ast.iter_child_nodes(child) if isinstance(node, ast.stmt))
+                pending.extend(
+                    node for node in ast.iter_child_nodes(child) if isinstance(node, ast.stmt)
+                )
 
 
 def resolve_relative(module: str | None, level: int, package: str) -> str | None:
@@ -79,9 +81,7 @@ def import_edges(tree: ast.Module, importer: str, package: str) -> list[ImportEd
     return edges
 
 
-def reload_order(
-    modules: Iterable[str], dependencies: Mapping[str, Iterable[str]]
-) -> list[str]:
+def reload_order(modules: Iterable[str], dependencies: Mapping[str, Iterable[str]]) -> list[str]:
     """``modules`` ordered so that each comes after the modules it imports.
 
     Modules that import each other (a cycle) keep their relative order from ``modules``, which

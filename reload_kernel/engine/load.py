@@ -216,7 +216,7 @@ class _ClassIdentityKeeper:
         return old
 
     def __enter__(self) -> _ClassIdentityKeeper:
-        builtins.__build_class__ = self
+        builtins.__build_class__ = self  # type: ignore[assignment]
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -230,9 +230,9 @@ def _fresh_namespace(name: str, snapshot: dict[str, Any]) -> dict[str, Any]:
     # Importing pkg.sub sets attribute ``sub`` on pkg; a re-run of pkg/__init__ must keep it.
     prefix = name + "."
     for key, value in snapshot.items():
-        if isinstance(value, ModuleType) and getattr(value, "__name__", None) == prefix + key:
-            if sys.modules.get(prefix + key) is value:
-                fresh[key] = value
+        is_submodule = isinstance(value, ModuleType) and value.__name__ == prefix + key
+        if is_submodule and sys.modules.get(prefix + key) is value:
+            fresh[key] = value
     return fresh
 
 
@@ -273,9 +273,10 @@ def _keep_function_identities(
     edited to point elsewhere (``f = foo`` → ``f = bar``) follows ``bar`` and never touches
     ``foo``.
     """
+
     def same_definition(key: str) -> bool:
         old, new = snapshot.get(key, MISSING), namespace[key]
-        return getattr(old, "__qualname__", MISSING) == getattr(new, "__qualname__", None)
+        return bool(getattr(old, "__qualname__", MISSING) == getattr(new, "__qualname__", None))
 
     keys = list(namespace)
     ordered = [k for k in keys if same_definition(k)] + [k for k in keys if not same_definition(k)]

@@ -24,7 +24,7 @@ import functools
 import sys
 from collections.abc import Callable, Iterator
 from types import FunctionType, MemberDescriptorType
-from typing import Any
+from typing import Any, cast
 
 MISSING: Any = object()
 
@@ -203,8 +203,8 @@ class Reconciler:
     def _reconcile_partial(self, old: functools.partial[Any], new: functools.partial[Any]) -> Any:
         func = self.value(old.func, new.func)
         state = (old.func, old.args, old.keywords, dict(old.__dict__) or None)
-        self.undo.record_action(lambda: old.__setstate__(state))
-        old.__setstate__((func, new.args, new.keywords, dict(new.__dict__) or None))
+        self.undo.record_action(lambda: cast(Any, old).__setstate__(state))
+        cast(Any, old).__setstate__((func, new.args, new.keywords, dict(new.__dict__) or None))
         return old
 
     def update_function(self, old: FunctionType, new: FunctionType) -> bool:
@@ -213,9 +213,7 @@ class Reconciler:
             return False
         if old.__code__.co_freevars != new.__code__.co_freevars:
             # A function's closure cannot be replaced, only its cells' contents.
-            self.identity_lost.append(
-                (new.__qualname__, "it now closes over different variables")
-            )
+            self.identity_lost.append((new.__qualname__, "it now closes over different variables"))
             return False
         self.adopt(new, old)
         self.undo.record_function(old)
@@ -266,9 +264,7 @@ def functions_reachable_from(obj: object) -> Iterator[FunctionType]:
             pending.append(current.__func__)
         elif isinstance(current, property):
             pending.extend((current.fget, current.fset, current.fdel))
-        elif isinstance(current, functools.cached_property):
-            pending.append(current.func)
-        elif isinstance(current, functools.partial):
+        elif isinstance(current, (functools.cached_property, functools.partial)):
             pending.append(current.func)
         wrapped = getattr(current, "__wrapped__", None) if _has_dict(current) else None
         if wrapped is not None:
@@ -324,7 +320,7 @@ def transplant_class(old: type, new: type, reconciler: Reconciler) -> str | None
             continue
         type.__setattr__(old, key, _class_attribute(old, key, value, reconciler))
     if isinstance(old, abc.ABCMeta) and sys.version_info >= (3, 10):
-        abc.update_abstractmethods(old)
+        abc.update_abstractmethods(cast(Any, old))
     return None
 
 

@@ -45,7 +45,9 @@ def _top_level_imports(tree: ast.Module) -> Iterator[ast.ImportFrom]:
                 if isinstance(child, ast.stmt):
                     pending.append(child)
                 elif isinstance(child, ast.excepthandler):
-                    pending.extend(c for c in ast.iter_child_nodes(child) if isinstance(c, ast.stmt))
+                    pending.extend(
+                        c for c in ast.iter_child_nodes(child) if isinstance(c, ast.stmt)
+                    )
 
 
 def public_names(module: ModuleType) -> list[str]:

@@ -98,7 +98,7 @@ class Reloader:
             self._scan_sys_modules()
 
     def _scan_sys_modules(self) -> None:
-        """Pick up user modules imported without our recorder; forget modules gone from sys.modules."""
+        """Track user modules imported around our recorder; forget modules no longer loaded."""
         loaded = dict(loaded_module_items())
         self._modules_counted = len(sys.modules)
         for name in [name for name in self._files if name not in loaded]:
@@ -257,17 +257,17 @@ class Reloader:
         try:
             compiled = compile_snapshot(name, snapshot)
             kind, functions = classify_edit(self._shape(name), shape_of(compiled.tree))
-            if not triggers and kind is not EditKind.TOP_LEVEL:
-                if patch_bodies(module, compiled, undo):
-                    mode = ReloadMode.COSMETIC if kind is EditKind.COSMETIC else ReloadMode.PATCHED
-                    self._commit(name, compiled, report, mode, functions, triggers)
-                    return set(), previous
+            patchable = not triggers and kind is not EditKind.TOP_LEVEL
+            if patchable and patch_bodies(module, compiled, undo):
+                mode = ReloadMode.COSMETIC if kind is EditKind.COSMETIC else ReloadMode.PATCHED
+                self._commit(name, compiled, report, mode, functions, triggers)
+                return set(), previous
             outcome = rerun(module, compiled, undo)
         except ModuleLoadError as error:
             state.failed_data = snapshot.data
             lineno, line = error.location
-            message = str(error.cause) if not isinstance(error.cause, SyntaxError) else (
-                error.cause.msg
+            message = (
+                str(error.cause) if not isinstance(error.cause, SyntaxError) else (error.cause.msg)
             )
             report.failed.append(
                 ReloadFailed(name, error.path, type(error.cause).__name__, message, lineno, line)

@@ -39,7 +39,7 @@ class UserCodePolicy:
 
     def __init__(self, *, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> None:
         self.include = tuple(include)
-        self.exclude = tuple(exclude) + ("reload_kernel",)
+        self.exclude = (*exclude, "reload_kernel")
         self._library_roots = _library_roots()
         self._path_verdicts: dict[str, bool] = {}
 
