@@ -1,3 +1,3 @@
-"""reload_kernel: the "Python (autoreload)" Jupyter kernel, which loads saved edits before each cell."""
+"""reload_kernel: the "Python (autoreload)" Jupyter kernel, which loads saved edits."""
 
 __version__ = "0.1.0"
