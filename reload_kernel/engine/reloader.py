@@ -52,6 +52,7 @@ class Reloader:
         self._shapes: dict[str, ModuleShape] = {}
         self._dependencies: dict[str, Dependencies] = {}
         self._modules_counted = -1
+        self._failures: dict[str, ReloadFailed] = {}
         self._lock = threading.Lock()
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -66,6 +67,11 @@ class Reloader:
     def tracked_modules(self) -> list[str]:
         """Names of the modules being watched, in the order they were first seen."""
         return list(self._files)
+
+    @property
+    def failures(self) -> list[ReloadFailed]:
+        """Modules whose newest version failed to load: they still run their previous one."""
+        return list(self._failures.values())
 
     def record_cell(self, source: str, user_ns: MutableMapping[str, Any]) -> None:
         with self._lock:
@@ -122,6 +128,7 @@ class Reloader:
 
     def _forget(self, name: str) -> None:
         del self._files[name]
+        self._failures.pop(name, None)
         self._shapes.pop(name, None)
         self._dependencies.clear()
 
@@ -155,6 +162,9 @@ class Reloader:
         if snapshot.data == state.loaded.data:
             state.confirm_unchanged(snapshot)
             state.reported_problem = None
+            # Back to the version that runs: a later save of the broken version is news again.
+            state.failed_data = None
+            self._failures.pop(name, None)
             return None
         if snapshot.data == state.failed_data:
             return None  # this version already failed and was reported
@@ -167,7 +177,9 @@ class Reloader:
         if state.reported_problem != problem:
             state.reported_problem = problem
             message = f"cannot read the file ({error.strerror or error})"
-            report.failed.append(ReloadFailed(name, path, type(error).__name__, message))
+            failure = ReloadFailed(name, path, type(error).__name__, message)
+            self._failures[name] = failure
+            report.failed.append(failure)
 
     # --- in what order --------------------------------------------------------------------
 
@@ -269,9 +281,11 @@ class Reloader:
             message = (
                 str(error.cause) if not isinstance(error.cause, SyntaxError) else (error.cause.msg)
             )
-            report.failed.append(
-                ReloadFailed(name, error.path, type(error.cause).__name__, message, lineno, line)
+            failure = ReloadFailed(
+                name, error.path, type(error.cause).__name__, message, lineno, line
             )
+            self._failures[name] = failure
+            report.failed.append(failure)
             return None
         except KeyboardInterrupt:
             undo.rollback()
@@ -303,6 +317,7 @@ class Reloader:
     ) -> None:
         snapshot = compiled.snapshot
         self._files[name].mark_loaded(snapshot)
+        self._failures.pop(name, None)
         self._shapes[name] = shape_of(compiled.tree)
         self._dependencies.pop(name, None)
         # Pin the source that is now running, so tracebacks show its lines even before the
