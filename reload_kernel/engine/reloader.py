@@ -73,6 +73,13 @@ class Reloader:
         """Modules whose newest version failed to load: they still run their previous one."""
         return list(self._failures.values())
 
+    def exclude(self, names: Iterable[str]) -> None:
+        """Stop tracking these modules and packages (a package covers its submodules)."""
+        with self._lock:
+            self.policy.add_exclusions(names)
+            for name in [name for name in self._files if self.policy.is_excluded(name)]:
+                self._forget(name)
+
     def record_cell(self, source: str, user_ns: MutableMapping[str, Any]) -> None:
         with self._lock:
             self.bindings.record_cell(source, user_ns)

@@ -43,6 +43,14 @@ class UserCodePolicy:
         self._library_roots = _library_roots()
         self._path_verdicts: dict[str, bool] = {}
 
+    def is_excluded(self, module_name: str) -> bool:
+        """True for an excluded module or a module inside an excluded package."""
+        return _matches_package(module_name, self.exclude)
+
+    def add_exclusions(self, names: Iterable[str]) -> None:
+        """Exclude more modules or packages from now on."""
+        self.exclude = (*self.exclude, *names)
+
     def is_user_path(self, path: str) -> bool:
         """True for a ``.py`` file that is neither standard library nor installed package."""
         verdict = self._path_verdicts.get(path)
@@ -65,7 +73,7 @@ class UserCodePolicy:
         name = getattr(module, "__name__", None)
         if not isinstance(name, str) or name == "__main__":
             return None
-        if _matches_package(name, self.exclude):
+        if self.is_excluded(name):
             return None
         path = _module_source_file(module)
         if path is None:
