@@ -52,7 +52,8 @@ class UserCodePolicy:
         self.exclude = (*self.exclude, *names)
 
     def is_user_path(self, path: str) -> bool:
-        """True for a ``.py`` file that is neither standard library nor installed package."""
+        """True for a ``.py`` file that is neither standard library nor installed package
+        (unless the installed package is included)."""
         verdict = self._path_verdicts.get(path)
         if verdict is None:
             verdict = self._classify_path(path)
@@ -64,8 +65,12 @@ class UserCodePolicy:
             return False
         real = os.path.realpath(path)
         parts = real.split(os.sep)
-        if _INSTALLED_DIR_NAMES.intersection(parts):
-            return False
+        installed_at = [index for index, part in enumerate(parts) if part in _INSTALLED_DIR_NAMES]
+        if installed_at:
+            # Decided by the path alone, so that the import hook records included packages
+            # as they are imported (the module's name is not known here).
+            module_name = _module_name_in(parts[installed_at[-1] + 1 :])
+            return _matches_package(module_name, self.include)
         return not any(real.startswith(root + os.sep) for root in self._library_roots)
 
     def source_path(self, module: ModuleType) -> str | None:
@@ -81,6 +86,13 @@ class UserCodePolicy:
         if _matches_package(name, self.include) or self.is_user_path(path):
             return path
         return None
+
+
+def _module_name_in(parts: list[str]) -> str:
+    """The module a file defines, from its path below site-packages: ``pkg/sub.py`` → pkg.sub."""
+    *packages, file_name = parts
+    stem = file_name.removesuffix(".py")
+    return ".".join(packages if stem == "__init__" else [*packages, stem])
 
 
 def _module_source_file(module: ModuleType) -> str | None:
