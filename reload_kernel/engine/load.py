@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
 import importlib.util
 import sys
 import threading
@@ -29,8 +30,9 @@ from .patch import (
     MISSING,
     Reconciler,
     UndoLog,
+    cell_contents,
     classes_by_qualname,
-    live_functions,
+    functions_reachable_from,
     transplant_class,
 )
 
@@ -101,20 +103,124 @@ def compile_snapshot(module_name: str, snapshot: SourceSnapshot) -> CompiledSour
 
 # --- function bodies only -------------------------------------------------------------------
 
+#: Code objects that belong to an expression, not to a ``def``: never paired on their own.
+_ANONYMOUS_CODE_NAMES = ("<listcomp>", "<dictcomp>", "<setcomp>", "<genexpr>")
+#: Function codes the compiler adds for annotations (3.14+); no live function is bound to them.
+_GENERATED_FUNCTION_NAMES = frozenset({"__annotate__"})
 
-def _code_qualname(code: CodeType, prefix: str) -> str:
-    return getattr(code, "co_qualname", prefix + code.co_name)
+
+def _is_nested(qualname: str) -> bool:
+    """True for a function defined inside another function's body (a closure, a wrapper)."""
+    return "<locals>" in qualname
 
 
 def _function_codes(code: CodeType, prefix: str = "") -> Iterator[tuple[str, CodeType]]:
-    """Code objects of functions defined at module or class level, in source order."""
+    """Every function code object in a module's code, nested ones included, in source order.
+
+    Qualified names are built the way the compiler builds ``__qualname__`` (Python 3.10 code
+    objects do not carry one). Module- and class-level lambdas are skipped: they belong to the
+    statement around them, which a bodies-only edit leaves unchanged.
+    """
     for const in code.co_consts:
-        if not isinstance(const, CodeType) or const.co_name.startswith("<"):
-            continue  # lambdas and comprehensions belong to the statement around them
-        if const.co_flags & _CO_NEWLOCALS:
-            yield _code_qualname(const, prefix), const
-        else:  # a class body: its methods are constants of its code object
-            yield from _function_codes(const, f"{prefix}{const.co_name}.")
+        if not isinstance(const, CodeType):
+            continue
+        qualname = getattr(const, "co_qualname", prefix + const.co_name)
+        is_function = bool(const.co_flags & _CO_NEWLOCALS)
+        if not is_function:  # a class body: its methods are constants of its code object
+            yield from _function_codes(const, qualname + ".")
+            continue
+        if const.co_name.startswith(_ANONYMOUS_CODE_NAMES) or (
+            const.co_name == "<lambda>" and not _is_nested(qualname)
+        ):
+            yield from _function_codes(const, qualname + ".<locals>.")
+            continue
+        if const.co_name not in _GENERATED_FUNCTION_NAMES:
+            yield qualname, const
+        yield from _function_codes(const, qualname + ".<locals>.")
+
+
+def _live_qualname(function: FunctionType) -> str | None:
+    """The qualified name of the definition a live function was made from, or None if unknown.
+
+    Taken from its code object, not from ``__qualname__``, which ``functools.wraps`` copies from
+    the wrapped function onto a wrapper. Python 3.10 code objects have no qualified name: there
+    ``__qualname__`` is trusted when it ends in the code's own name.
+    """
+    code = function.__code__
+    qualname = getattr(code, "co_qualname", None)
+    if qualname is None and function.__qualname__.rpartition(".")[2] == code.co_name:
+        qualname = function.__qualname__
+    return qualname
+
+
+def _live_functions_from_file(
+    namespace: dict[str, Any], module_name: str, path: str
+) -> Iterator[FunctionType]:
+    """Functions compiled from ``path`` reachable from a module's namespace.
+
+    Followed: the module's classes (methods, properties, nested classes), wrappers'
+    ``__wrapped__``, descriptors' functions and closure cells holding functions, so that a
+    function hidden behind a decorator (even one from another module) is found.
+    """
+    seen: set[int] = set()
+    pending: list[Any] = list(namespace.values())
+    while pending:
+        value = pending.pop()
+        if id(value) in seen:
+            continue
+        seen.add(id(value))
+        if isinstance(value, type):
+            if value.__module__ == module_name:
+                pending.extend(value.__dict__.values())
+            continue
+        for function in functions_reachable_from(value):
+            seen.add(id(function))
+            if function.__code__.co_filename == path:
+                yield function
+            for cell in function.__closure__ or ():
+                contents = cell_contents(cell)
+                if isinstance(contents, (FunctionType, type)) and id(contents) not in seen:
+                    pending.append(contents)
+
+
+def _pair_live_functions(
+    module: ModuleType, compiled: CompiledSource
+) -> list[tuple[FunctionType, CodeType]] | None:
+    """Each live function of the module with its new code object, or None if they cannot be paired.
+
+    A definition at module or class level is paired by qualified name and order in the file.
+    Every live function made from a nested definition (the wrapper a decorator returned, a
+    closure a factory made at import) takes the one new code object of that qualified name.
+    """
+    new_codes: dict[str, list[CodeType]] = {}
+    for qualname, code in _function_codes(compiled.code):
+        new_codes.setdefault(qualname, []).append(code)
+    live: dict[str, list[FunctionType]] = {}
+    for function in _live_functions_from_file(
+        module.__dict__, module.__name__, compiled.snapshot.path
+    ):
+        live_qualname = _live_qualname(function)
+        if live_qualname is None:
+            return None
+        live.setdefault(live_qualname, []).append(function)
+    pairs: list[tuple[FunctionType, CodeType]] = []
+    for qualname in new_codes:
+        if not _is_nested(qualname) and qualname not in live:
+            return None  # a definition hidden by a decorator that returns a non-function
+    for qualname, functions in live.items():
+        codes = new_codes.get(qualname, [])
+        if _is_nested(qualname):
+            if len(codes) != 1:
+                return None  # the nested definition is gone, or its name is ambiguous
+            pairs.extend((function, codes[0]) for function in functions)
+            continue
+        if len(functions) != len(codes):
+            return None  # a definition is shadowed or conditional
+        functions.sort(key=lambda function: function.__code__.co_firstlineno)
+        pairs.extend(zip(functions, codes, strict=True))
+    if any(function.__code__.co_freevars != code.co_freevars for function, code in pairs):
+        return None  # e.g. a method that starts using zero-argument super(): closures are fixed
+    return pairs
 
 
 def _docstring(code: CodeType) -> str | None:
@@ -128,26 +234,15 @@ def _docstring(code: CodeType) -> str | None:
 
 def patch_bodies(module: ModuleType, compiled: CompiledSource, undo: UndoLog) -> bool:
     """Swap in new function bodies. False (nothing changed) when functions cannot be paired."""
-    name = module.__name__
-    new_codes: dict[str, list[CodeType]] = {}
-    for qualname, code in _function_codes(compiled.code):
-        new_codes.setdefault(qualname, []).append(code)
-    live: dict[str, list[FunctionType]] = {}
-    for function in live_functions(name, module.__dict__):
-        live.setdefault(_code_qualname(function.__code__, ""), []).append(function)
-    pairs: list[tuple[FunctionType, CodeType]] = []
-    for qualname, codes in new_codes.items():
-        functions = sorted(live.get(qualname, ()), key=lambda f: f.__code__.co_firstlineno)
-        if len(functions) != len(codes):
-            return False  # a definition is shadowed, conditional or hidden by a decorator
-        for function, code in zip(functions, codes, strict=True):
-            if function.__code__.co_freevars != code.co_freevars:
-                return False  # e.g. a method that starts using zero-argument super()
-            pairs.append((function, code))
+    pairs = _pair_live_functions(module, compiled)
+    if pairs is None:
+        return False
     for function, code in pairs:
         undo.record_function(function)
+        # A docstring set by hand or copied by functools.wraps is not the code's own: keep it.
+        if function.__doc__ == _docstring(function.__code__):
+            function.__doc__ = _docstring(code)
         function.__code__ = code
-        function.__doc__ = _docstring(code)
     _clear_caches_of(module.__dict__, {id(function) for function, _ in pairs})
     return True
 
@@ -209,9 +304,10 @@ class _ClassIdentityKeeper:
         old = self._old_classes.get(body.__qualname__)
         if old is None or not isinstance(new, type) or old is new:
             return new
-        reason = transplant_class(old, new, self._reconciler)
-        if reason is not None:
-            self._reconciler.identity_lost.append((body.__qualname__, reason))
+        if transplant_class(old, new, self._reconciler) is not None:
+            # Not in place yet: a decorator may still turn ``new`` into a class that fits
+            # (``@dataclass(slots=True)`` rebuilds it); the module's final value is reconciled
+            # with the old class after the run, and only that outcome is reported.
             return new
         return old
 
@@ -276,6 +372,8 @@ def _keep_function_identities(
 
     def same_definition(key: str) -> bool:
         old, new = snapshot.get(key, MISSING), namespace[key]
+        if isinstance(new, functools.partial):  # a partial has no name of its own: pair by key
+            return type(old) is type(new)
         return bool(getattr(old, "__qualname__", MISSING) == getattr(new, "__qualname__", None))
 
     keys = list(namespace)

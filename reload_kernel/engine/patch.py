@@ -19,8 +19,10 @@ is put back exactly as it was.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import enum
 import functools
+import inspect
 import sys
 from collections.abc import Callable, Iterator
 from types import FunctionType, MemberDescriptorType
@@ -88,7 +90,7 @@ def _function_state(function: FunctionType) -> tuple[Any, ...]:
         function.__qualname__,
         function.__module__,
         dict(function.__dict__),
-        [_cell_contents(cell) for cell in function.__closure__ or ()],
+        [cell_contents(cell) for cell in function.__closure__ or ()],
     )
 
 
@@ -125,7 +127,7 @@ def _restore_instance_dict(obj: object, attributes: dict[str, Any]) -> None:
     obj.__dict__.update(attributes)
 
 
-def _cell_contents(cell: Any) -> Any:
+def cell_contents(cell: Any) -> Any:
     try:
         return cell.cell_contents
     except ValueError:  # an empty cell: the variable was never assigned
@@ -187,6 +189,21 @@ class Reconciler:
             return old if inner is old.func else new
         if type(old) is type(new) and isinstance(new, functools.partial):
             return self._reconcile_partial(old, new)
+        if isinstance(old, type) and isinstance(new, type):
+            return self._reconcile_class(old, new)
+        return new
+
+    def _reconcile_class(self, old: type, new: type) -> type:
+        """Keep the old class for a class the module made without a ``class`` statement
+        (``Enum("Color", ...)``, ``namedtuple(...)``) or that a decorator rebuilt
+        (``@dataclass(slots=True)``)."""
+        is_own = old.__module__ == new.__module__ == self.module_name
+        if not is_own or old.__qualname__ != new.__qualname__:
+            return new  # another module's class: never rewrite it
+        reason = transplant_class(old, new, self)
+        if reason is None:
+            return old
+        self.identity_lost.append((new.__qualname__, reason))
         return new
 
     def _reconcile_part(self, old: Any, new: Any) -> None:
@@ -223,9 +240,9 @@ class Reconciler:
         old.__annotations__ = new.__annotations__
         old.__doc__ = new.__doc__
         for old_cell, new_cell in zip(old.__closure__ or (), new.__closure__ or (), strict=True):
-            contents = _cell_contents(new_cell)
+            contents = cell_contents(new_cell)
             if contents is not MISSING:
-                old_cell.cell_contents = self.value(_cell_contents(old_cell), contents)
+                old_cell.cell_contents = self.value(cell_contents(old_cell), contents)
         attributes = {
             key: self.value(old.__dict__.get(key, MISSING), value)
             for key, value in new.__dict__.items()
@@ -242,7 +259,7 @@ class Reconciler:
         """
         for function in functions_reachable_from(obj):
             for cell in function.__closure__ or ():
-                contents = _cell_contents(cell)
+                contents = cell_contents(cell)
                 if contents is not MISSING and id(contents) in self._results:
                     target = self._results[id(contents)]
                     if target is not contents:
@@ -296,10 +313,9 @@ def transplant_class(old: type, new: type, reconciler: Reconciler) -> str | None
 
     Returns None on success, or the reason the class could not be updated in place.
     """
-    if type(old) is not type(new):
-        return "its metaclass changed"
-    if _instance_layout(old) != _instance_layout(new):
-        return "its instance layout changed (__slots__ or a built-in base class)"
+    reason = _why_instances_cannot_follow(old, new)
+    if reason is not None:
+        return reason
     undo = reconciler.undo
     undo.record_class(old)
     if old.__bases__ != new.__bases__:
@@ -322,6 +338,54 @@ def transplant_class(old: type, new: type, reconciler: Reconciler) -> str | None
     if isinstance(old, abc.ABCMeta) and sys.version_info >= (3, 10):
         abc.update_abstractmethods(cast(Any, old))
     return None
+
+
+def _why_instances_cannot_follow(old: type, new: type) -> str | None:
+    """Why existing instances of ``old`` could not work as instances of ``new``, if so."""
+    if type(old) is not type(new):
+        return "its metaclass changed"
+    if _instance_layout(old) != _instance_layout(new):
+        return "its instance layout changed (__slots__ or a built-in base class)"
+    old_fields = old.__dict__.get("_fields")
+    is_named_tuple = issubclass(old, tuple) and isinstance(old_fields, tuple)
+    if is_named_tuple and new.__dict__.get("_fields") != old_fields:
+        return "its named tuple fields changed (existing tuples keep their length)"
+    missing = _dataclass_fields_without_default(old, new)
+    if missing:
+        names = ", ".join(missing)
+        return f"new dataclass fields without a class-level default ({names})"
+    return None
+
+
+def _dataclass_fields_without_default(old: type, new: type) -> list[str]:
+    """Fields ``new`` adds to dataclass ``old`` that existing instances could not read.
+
+    A field with a plain default is a class attribute, so old instances read the default; one
+    with no default or a ``default_factory`` is only ever set by ``__init__``. ``new`` may be the
+    class before or after the ``@dataclass`` decorator ran.
+    """
+    old_fields = old.__dict__.get("__dataclass_fields__")
+    if not isinstance(old_fields, dict):
+        return []
+    new_fields = new.__dict__.get("__dataclass_fields__")
+    names = list(new_fields) if isinstance(new_fields, dict) else list(_own_annotations(new))
+    missing = []
+    for name in names:
+        if name in old_fields:
+            continue
+        default = new.__dict__.get(name, MISSING)
+        if isinstance(default, dataclasses.Field):
+            default = default.default
+        if default is MISSING or default is dataclasses.MISSING:
+            missing.append(name)
+    return missing
+
+
+def _own_annotations(cls: type) -> dict[str, Any]:
+    try:
+        return dict(inspect.get_annotations(cls))
+    except Exception:  # an annotation that cannot be evaluated (3.14 lazy annotations)
+        return {}
 
 
 def _is_slot_descriptor(value: object, owner: type) -> bool:
@@ -362,30 +426,6 @@ def _member_can_keep_identity(old_enum: Any, old_member: Any, new_member: Any) -
         return True
     # IntEnum, StrEnum...: the value is the object's own int or str payload, which cannot change.
     return bool(old_member._value_ == new_member._value_)
-
-
-def live_functions(module_name: str, namespace: dict[str, Any]) -> Iterator[FunctionType]:
-    """Functions defined in a module, reachable from its namespace and its classes."""
-    seen: set[int] = set()
-    pending: list[Any] = list(namespace.values())
-    while pending:
-        value = pending.pop()
-        if id(value) in seen:
-            continue
-        seen.add(id(value))
-        if isinstance(value, type):
-            if value.__module__ == module_name:
-                pending.extend(value.__dict__.values())
-            continue
-        for function in functions_reachable_from(value):
-            if id(function) not in seen or function is value:
-                seen.add(id(function))
-                if function.__module__ == module_name:
-                    yield function
-                    for cell in function.__closure__ or ():
-                        contents = _cell_contents(cell)
-                        if isinstance(contents, FunctionType):
-                            pending.append(contents)
 
 
 def classes_by_qualname(module_name: str, namespace: dict[str, Any]) -> dict[str, type]:
