@@ -1,17 +1,42 @@
-"""ReloadKernel: IPython's kernel with a reload step before each cell."""
+"""ReloadKernel: IPython's kernel with a reload step before each cell.
+
+The kernel adapts IPython to the engine and nothing more: it runs ``Reloader.reload`` before
+each cell of the main shell, shows the report on stderr, refuses the cell in strict mode, keeps
+IPython's own autoreload from reloading a second time, and holds the settings that
+``%reload_kernel`` reads and changes.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import threading
+from datetime import datetime
 from typing import Any
 
 from ipykernel.ipkernel import IPythonKernel
-from traitlets import Bool, List, Unicode, UseEnum
+from traitlets import Bool, CaselessStrEnum, List, Unicode
 
 from . import __version__
-from .engine import Reloader, Report, UserCodePolicy
-from .messages import Verbosity, render
+from .engine import Reloader, ReloadFailed, Report, UserCodePolicy
+from .magics import ReloadKernelMagics, switch_off_ipython_autoreload
+from .messages import (
+    AUTORELOAD_NOTE,
+    LastReload,
+    ReloadState,
+    Status,
+    Verbosity,
+    refusal_lines,
+    refusal_summary,
+    render,
+)
+
+#: A cell made only of these magics runs even in strict mode: it is how one gets out of it.
+_CONTROL_MAGIC = "%reload_kernel"
+
+
+class ReloadError(Exception):
+    """Strict mode: a cell was not run because one of the user's modules failed to reload."""
 
 
 class ReloadKernel(IPythonKernel):
@@ -21,11 +46,21 @@ class ReloadKernel(IPythonKernel):
     implementation_version = __version__
     banner = "Python (autoreload): edits to your modules are loaded before each cell."
 
-    enabled = Bool(True, help="Reload changed modules before each cell.").tag(config=True)
-    report = UseEnum(
-        Verbosity,
-        default_value=Verbosity.BRIEF,
-        help="What to say about reloads: off, brief or verbose.",
+    enabled = Bool(
+        True,
+        help="Reload changed modules before each cell. False starts the kernel with nothing "
+        "tracked, like a plain IPython kernel (`%reload_kernel resume` turns it on).",
+    ).tag(config=True)
+    report = CaselessStrEnum(
+        [verbosity.value for verbosity in Verbosity],
+        default_value=Verbosity.BRIEF.value,
+        help="What to say about reloads: off (nothing, not even failures), brief (one line "
+        "naming what was reloaded, each failure once) or verbose (also how and why).",
+    ).tag(config=True)
+    strict = Bool(
+        False,
+        help="When a module fails to reload, do not run the cell: reply with an error instead "
+        "of running it on the module's previous version.",
     ).tag(config=True)
     exclude = List(
         Unicode(), help="Modules or packages never reloaded (a package covers its submodules)."
@@ -37,9 +72,13 @@ class ReloadKernel(IPythonKernel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)  # type: ignore[no-untyped-call]
-        policy = UserCodePolicy(include=self.include, exclude=self.exclude)
-        self.reloader = Reloader(policy)
-        self.reloader.start()
+        self.reloader = Reloader(UserCodePolicy(include=self.include, exclude=self.exclude))
+        self.last_reload: LastReload | None = None
+        self._engine_started = False
+        self._ipython_autoreload_seen = False
+        if self.enabled:
+            self._start_engine()
+        self._shell.register_magics(ReloadKernelMagics(self._shell, self))
 
     async def do_execute(
         self,
@@ -51,15 +90,17 @@ class ReloadKernel(IPythonKernel):
         **kwargs: Any,
     ) -> dict[str, Any]:
         # Only the main shell reloads: on ipykernel 7 subshells run cells on other threads,
-        # concurrently with the main shell.
-        runs_reload = self.enabled and not silent and _on_main_thread()
-        if runs_reload:
-            self._reload_step()
+        # concurrently with the main shell. Silent requests are frontends' own probes.
+        user_cell = not silent and _on_main_thread()
+        if user_cell:
+            refusal = self._before_cell(code, store_history)
+            if refusal is not None:
+                return refusal
         reply: dict[str, Any] = await super().do_execute(  # type: ignore[no-untyped-call]
             code, silent, store_history, user_expressions, allow_stdin, **kwargs
         )
-        if runs_reload:
-            self._record_imports(code)
+        if user_cell:
+            self._after_cell(code)
         return reply
 
     @property
@@ -67,31 +108,139 @@ class ReloadKernel(IPythonKernel):
         """The InteractiveShell (typed Optional by ipykernel, always set once running)."""
         return self.shell
 
-    def _reload_step(self) -> None:
+    # --- around each cell -----------------------------------------------------------------
+
+    def _before_cell(self, code: str, store_history: bool) -> dict[str, Any] | None:
+        """The reload step. Returns the error reply when strict mode refuses the cell."""
         try:
-            report = self.reloader.reload(self._shell.user_ns)
+            self._keep_ipython_autoreload_off()
+            if not self.enabled:
+                return None
+            report = self._reload(cell=self.execution_count)
+            failures = self.reloader.failures
+            if self.strict and failures and not _is_control_cell(code):
+                self._show(dataclasses.replace(report, failed=[]))
+                return self._refuse(code, store_history, failures)
+            self._show(report)
         except KeyboardInterrupt:
-            print("↻ reload interrupted; modules keep their previous version", file=sys.stderr)
-            return
+            _say("↻ reload interrupted; modules keep their previous version\n")
         except Exception as error:  # a bug in the reloader must never cost the user a cell
             self.log.exception("reload step failed")
-            print(f"⚠ the reloader failed ({error!r}); running the cell anyway", file=sys.stderr)
-            return
-        self._show(report)
+            _say(f"⚠ the reloader failed ({error!r}); running the cell anyway\n")
+        return None
 
-    def _show(self, report: Report) -> None:
-        text = render(report, self.report)
-        if text:
-            sys.stderr.write(text)
-            sys.stderr.flush()
-
-    def _record_imports(self, code: str) -> None:
+    def _after_cell(self, code: str) -> None:
         try:
-            python = self._shell.input_transformer_manager.transform_cell(code)
-            self.reloader.record_cell(python, self._shell.user_ns)
+            self._keep_ipython_autoreload_off()  # loaded by this cell: say so in this cell
+            if self._engine_started:
+                python = self._shell.input_transformer_manager.transform_cell(code)
+                self.reloader.record_cell(python, self._shell.user_ns)
         except Exception:
             self.log.exception("could not record the cell's imports")
+
+    def _reload(self, cell: int | None) -> Report:
+        report = self.reloader.reload(self._shell.user_ns)
+        if report:
+            self.last_reload = LastReload(report, datetime.now(), cell)
+        return report
+
+    @property
+    def verbosity(self) -> Verbosity:
+        return Verbosity(self.report)
+
+    def _show(self, report: Report) -> None:
+        text = render(report, self.verbosity)
+        if text:
+            _say(text)
+
+    def _refuse(
+        self, code: str, store_history: bool, failures: list[ReloadFailed]
+    ) -> dict[str, Any]:
+        """Strict mode: show the failures as the cell's error and do not run it."""
+        shell = self._shell
+        error = ReloadError(refusal_summary(failures))
+        traceback = refusal_lines(failures)
+        # The shell's own error display: an `error` output, like any failed cell's.
+        shell._showtraceback(ReloadError, error, traceback)
+        if store_history:  # like a cell that raised: it keeps its number and its history
+            if shell.history_manager is not None:
+                shell.history_manager.store_inputs(shell.execution_count, code, code)
+            shell.execution_count += 1
+        return {
+            "status": "error",
+            "ename": ReloadError.__name__,
+            "evalue": str(error),
+            "traceback": traceback,
+            "execution_count": shell.execution_count - 1,
+            "user_expressions": {},
+            "payload": [],
+        }
+
+    def _keep_ipython_autoreload_off(self) -> None:
+        """While this kernel reloads, IPython's autoreload would reload everything twice."""
+        if not self._engine_started:
+            return  # reloading is off: IPython's autoreload may do its usual job
+        if switch_off_ipython_autoreload(self._shell, self):
+            if not self._ipython_autoreload_seen and self.verbosity is not Verbosity.OFF:
+                _say(AUTORELOAD_NOTE)
+            self._ipython_autoreload_seen = True
+
+    def _start_engine(self) -> None:
+        if not self._engine_started:
+            self.reloader.start()
+            self._engine_started = True
+
+    # --- what %reload_kernel reads and changes --------------------------------------------
+
+    def status(self) -> Status:
+        if not self._engine_started:
+            state = ReloadState.OFF
+        else:
+            state = ReloadState.ON if self.enabled else ReloadState.PAUSED
+        return Status(
+            state=state,
+            verbosity=self.verbosity,
+            strict=self.strict,
+            tracked=self.reloader.tracked_modules,
+            failures=self.reloader.failures,
+            last_reload=self.last_reload,
+            include=tuple(self.include),
+            exclude=tuple(self.exclude),
+            autoreload_neutralized=self._ipython_autoreload_seen,
+        )
+
+    def pause(self) -> None:
+        """Stop reloading before each cell; imports and edits are still noticed."""
+        self.enabled = False
+
+    def resume(self) -> None:
+        """Reload before each cell again (the next cell loads the edits made meanwhile)."""
+        self._start_engine()
+        self.enabled = True
+
+    def reload_now(self) -> Report:
+        """Reload at once, paused or not."""
+        self._start_engine()
+        return self._reload(cell=None)
+
+    def exclude_modules(self, names: list[str]) -> None:
+        """Never reload these modules or packages again in this kernel."""
+        new = [name for name in names if name not in self.exclude]
+        self.exclude = [*self.exclude, *new]
+        self.reloader.exclude(new)
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(text)
+    sys.stderr.flush()
 
 
 def _on_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
+
+
+def _is_control_cell(code: str) -> bool:
+    """True for a cell made only of ``%reload_kernel`` lines (and blanks or comments)."""
+    lines = [line.strip() for line in code.splitlines()]
+    statements = [line for line in lines if line and not line.startswith("#")]
+    return bool(statements) and all(line.startswith(_CONTROL_MAGIC) for line in statements)

@@ -1,0 +1,244 @@
+"""What a cell shows about the reload step: one short line, failures once, nothing when idle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .harness import Notebook
+
+StartKernel = Callable[..., Notebook]
+
+
+@pytest.fixture
+def start_kernel(tmp_path: Path) -> Iterator[StartKernel]:
+    """Start a kernel with options (``extra_arguments=[...]``, ``env={...}``); stopped after."""
+    started: list[Notebook] = []
+
+    def start(**options: Any) -> Notebook:
+        notebook = Notebook(tmp_path / "work", **options).start()
+        started.append(notebook)
+        return notebook
+
+    yield start
+    for notebook in started:
+        notebook.stop()
+
+
+TWO_FUNCTIONS = """\
+def first():
+    return {first}
+
+def second():
+    return {second}
+
+LIMIT = {limit}
+"""
+
+
+def two_functions(first: int = 1, second: int = 1, limit: int = 10) -> str:
+    return TWO_FUNCTIONS.format(first=first, second=second, limit=limit)
+
+
+# --- what is said after an edit -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("edited", "expected"),
+    [
+        pytest.param(two_functions(first=2), "↻ reloaded shapes (first)\n", id="one-function"),
+        pytest.param(
+            two_functions(first=2, second=2),
+            "↻ reloaded shapes (first, second)\n",
+            id="two-functions",
+        ),
+        pytest.param(two_functions(limit=20), "↻ reloaded shapes\n", id="top-level"),
+    ],
+)
+def test_edit_is_announced_in_one_stderr_line(
+    notebook: Notebook, edited: str, expected: str
+) -> None:
+    notebook.write("shapes.py", two_functions())
+    notebook.run("import shapes").check()
+    notebook.write("shapes.py", edited)
+
+    cell = notebook.run("shapes.first(), shapes.second(), shapes.LIMIT").check()
+
+    assert cell.stderr == expected
+    assert cell.output_types == ["stream", "execute_result"]
+
+
+def test_edits_to_two_modules_are_announced_together(notebook: Notebook) -> None:
+    notebook.write("alpha.py", "def f():\n    return 1\n")
+    notebook.write("beta.py", "VALUE = 1\n")
+    notebook.run("import alpha, beta").check()
+    notebook.write("alpha.py", "def f():\n    return 2\n")
+    notebook.write("beta.py", "VALUE = 2\n")
+
+    cell = notebook.run("alpha.f() + beta.VALUE").check()
+
+    assert cell.stderr == "↻ reloaded alpha (f), beta\n"
+    assert cell.result == "4"
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        pytest.param(None, id="no-edit"),
+        pytest.param("# a comment\ndef bar():\n    return 1\n", id="comment-added"),
+        pytest.param("def bar():\n    return 1\n", id="same-bytes-saved-again"),
+    ],
+)
+def test_cell_shows_nothing_when_nothing_changed(notebook: Notebook, edit: str | None) -> None:
+    notebook.write("foo_file.py", "def bar():\n    return 1\n")
+    notebook.run("from foo_file import bar").check()
+    if edit is not None:
+        notebook.write("foo_file.py", edit)
+
+    cell = notebook.run("x = bar()").check()
+
+    assert cell.output_types == []
+
+
+# --- failures -----------------------------------------------------------------------------
+
+BROKEN = [
+    pytest.param(
+        "def bar(:\n    return 2\n",
+        "⚠ reload failed: foo_file.py line 1: SyntaxError: invalid syntax"
+        " — still using the previous version\n"
+        "    def bar(:\n",
+        id="syntax-error",
+    ),
+    pytest.param(
+        "def bar():\n    return 2\n\nsetting = undefined_name\n",
+        "⚠ reload failed: foo_file.py line 4: NameError: name 'undefined_name' is not defined"
+        " — still using the previous version\n"
+        "    setting = undefined_name\n",
+        id="error-while-running-the-module",
+    ),
+]
+
+
+@pytest.mark.parametrize(("broken", "expected"), BROKEN)
+def test_failed_reload_is_shown_once_with_file_and_line_and_the_cell_runs_on_the_old_code(
+    notebook: Notebook, broken: str, expected: str
+) -> None:
+    notebook.write("foo_file.py", "def bar():\n    return 1\n")
+    notebook.run("from foo_file import bar").check()
+    notebook.write("foo_file.py", broken)
+
+    failed = notebook.run("bar()").check()
+    after = notebook.run("bar()").check()
+
+    assert failed.stderr == expected
+    assert failed.result == "1"
+    assert "error" not in failed.output_types
+    assert after.output_types == ["execute_result"]
+
+
+def test_fixing_the_file_loads_it_and_says_so(notebook: Notebook) -> None:
+    notebook.write("foo_file.py", "def bar():\n    return 1\n")
+    notebook.run("from foo_file import bar").check()
+    notebook.write("foo_file.py", "def bar(:\n    return 2\n")
+    notebook.run("bar()").check()
+    notebook.write("foo_file.py", "def bar():\n    return 3\n")
+
+    cell = notebook.run("bar()").check()
+
+    assert cell.stderr == "↻ reloaded foo_file (bar)\n"
+    assert cell.result == "3"
+
+
+def test_saving_the_same_mistake_again_after_undoing_it_is_shown_again(notebook: Notebook) -> None:
+    good, broken = "def bar():\n    return 1\n", "def bar(:\n    return 2\n"
+    notebook.write("foo_file.py", good)
+    notebook.run("from foo_file import bar").check()
+    notebook.write("foo_file.py", broken)
+    notebook.run("bar()").check()
+    notebook.write("foo_file.py", good)
+    notebook.run("bar()").check()
+    notebook.write("foo_file.py", broken)
+
+    cell = notebook.run("bar()").check()
+
+    assert cell.stderr.startswith("⚠ reload failed: foo_file.py line 1: SyntaxError")
+
+
+def test_deleted_file_is_reported_once_and_the_module_keeps_working(notebook: Notebook) -> None:
+    path = notebook.write("helpers.py", "def h():\n    return 'kept'\n")
+    notebook.run("import helpers").check()
+    path.unlink()
+
+    first = notebook.run("helpers.h()").check()
+    second = notebook.run("helpers.h()").check()
+
+    assert first.stderr == (
+        "⚠ helpers.py was deleted — module helpers keeps the version already loaded\n"
+    )
+    assert first.result == second.result == "'kept'"
+    assert second.output_types == ["execute_result"]
+
+
+# --- verbosity ----------------------------------------------------------------------------
+
+
+def test_verbose_report_says_how_each_module_was_reloaded(start_kernel: StartKernel) -> None:
+    notebook = start_kernel(extra_arguments=["--ReloadKernel.report=verbose"])
+    notebook.write("foo_file.py", "def bar():\n    return 1\n")
+    notebook.run("from foo_file import bar").check()
+    notebook.write("foo_file.py", "def bar():\n    return 2\n")
+
+    cell = notebook.run("bar()").check()
+
+    assert cell.stderr == (
+        "↻ reloaded foo_file (foo_file.py): function bodies updated in place; changed: bar\n"
+    )
+
+
+def test_verbose_report_names_rebound_notebook_names(start_kernel: StartKernel) -> None:
+    notebook = start_kernel(extra_arguments=["--ReloadKernel.report=verbose"])
+    notebook.write("settings.py", "LIMIT = 1\n")
+    notebook.run("from settings import LIMIT").check()
+    notebook.write("settings.py", "LIMIT = 2\n")
+
+    cell = notebook.run("LIMIT").check()
+
+    assert cell.stderr == (
+        "↻ reloaded settings (settings.py): module re-run, objects updated in place\n"
+        "↻ notebook names rebound: LIMIT\n"
+    )
+    assert cell.result == "2"
+
+
+def test_report_off_says_nothing_even_about_failures(start_kernel: StartKernel) -> None:
+    notebook = start_kernel(extra_arguments=["--ReloadKernel.report=off"])
+    notebook.write("foo_file.py", "def bar():\n    return 1\n")
+    notebook.write("other.py", "X = 1\n")
+    notebook.run("from foo_file import bar; import other").check()
+    notebook.write("foo_file.py", "def bar(:\n")
+    notebook.write("other.py", "X = 2\n")
+
+    cell = notebook.run("bar(), other.X").check()
+
+    assert cell.output_types == ["execute_result"]
+    assert cell.result == "(1, 2)"
+
+
+# --- requests that skip the reload step ---------------------------------------------------
+
+
+def test_silent_request_does_not_reload_and_the_next_cell_does(notebook: Notebook) -> None:
+    notebook.write("foo_file.py", "def bar():\n    return 1\n")
+    notebook.run("import foo_file").check()
+    notebook.write("foo_file.py", "def bar():\n    return 2\n")
+
+    silent = notebook.run("seen_by_silent = foo_file.bar()", silent=True).check()
+    cell = notebook.run("seen_by_silent, foo_file.bar()").check()
+
+    assert silent.output_types == []
+    assert cell.stderr == "↻ reloaded foo_file (bar)\n"
+    assert cell.result == "(1, 2)"
