@@ -30,7 +30,8 @@ from .report import (
     ReloadMode,
     Report,
 )
-from .usercode import UserCodePolicy, loaded_module_items
+from .usercode import UserCodePolicy
+from .watch import FileWatcher
 
 Dependencies = dict[str, set[str]]
 """For one module: each module it imports from → the names it reads there."""
@@ -44,13 +45,24 @@ class Reloader:
     names a cell imported. All three are safe to call from any thread: one reload runs at a time.
     """
 
-    def __init__(self, policy: UserCodePolicy | None = None) -> None:
+    def __init__(self, policy: UserCodePolicy | None = None, *, poll: bool | None = None) -> None:
+        """``poll``: True checks every tracked file before every cell instead of asking the
+        operating system which changed (see ``watch``); None reads ``RELOAD_KERNEL_POLL``."""
         self.policy = policy or UserCodePolicy()
         self.bindings = NotebookBindings()
         self._recorder = ImportRecorder(self.policy.is_user_path)
         self._files: dict[str, FileState] = {}
         self._shapes: dict[str, ModuleShape] = {}
         self._dependencies: dict[str, Dependencies] = {}
+        self._poll = poll
+        self._watcher = FileWatcher(poll=poll)
+        self._names_by_path: dict[str, set[str]] = {}
+        self._tracking_order: dict[str, int] = {}
+        self._tracked_count = 0
+        self._unsettled: set[str] = set()
+        """Files found changed at the last look: looked at again, in case no load settled them."""
+        self._examined_modules: set[str] = set()
+        """Names in sys.modules already looked at (user code or not): each is looked at once."""
         self._modules_counted = -1
         self._failures: dict[str, ReloadFailed] = {}
         self._lock = threading.Lock()
@@ -58,10 +70,19 @@ class Reloader:
     # --- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._recorder.install()
+        """Record imports from now on, and track the user modules already imported."""
+        with self._lock:
+            if self._watcher.closed:
+                self._watcher = FileWatcher(poll=self._poll)
+                for path in self._names_by_path:
+                    self._watcher.add(path)
+            self._recorder.install()
+            self._track_new_modules()
 
     def stop(self) -> None:
-        self._recorder.uninstall()
+        with self._lock:
+            self._recorder.uninstall()
+            self._watcher.close()
 
     @property
     def tracked_modules(self) -> list[str]:
@@ -111,29 +132,60 @@ class Reloader:
             self._scan_sys_modules()
 
     def _scan_sys_modules(self) -> None:
-        """Track user modules imported around our recorder; forget modules no longer loaded."""
-        loaded = dict(loaded_module_items())
+        """Track user modules imported around our recorder; forget modules no longer loaded.
+
+        Only names that appeared or vanished since the last scan are looked at (set
+        differences run in C), so a cell importing one library does not re-examine them all.
+        """
         self._modules_counted = len(sys.modules)
-        for name in [name for name in self._files if name not in loaded]:
-            self._forget(name)
-        for name, module in loaded.items():
+        gone = self._examined_modules.difference(sys.modules)
+        appeared = sys.modules.keys() - self._examined_modules
+        self._examined_modules -= gone
+        for name in gone:
             if name in self._files:
-                continue
-            path = self.policy.source_path(module)
-            if path is None:
-                continue
-            try:
-                snapshot = read_snapshot(path)
-            except OSError:
-                continue  # its file is already gone or unreadable: nothing to reload from
-            self._track(name, snapshot)
+                self._forget(name)
+        for name in appeared:
+            module = sys.modules.get(name)
+            if module is None:
+                continue  # an import blocked with None: looked at again if a module comes
+            self._examined_modules.add(name)
+            if name not in self._files:
+                self._track_loaded_module(name, module)
+
+    def _track_loaded_module(self, name: str, module: ModuleType) -> None:
+        path = self.policy.source_path(module)
+        if path is None:
+            return
+        try:
+            snapshot = read_snapshot(path)
+        except OSError:
+            return  # its file is already gone or unreadable: nothing to reload from
+        self._track(name, snapshot)
 
     def _track(self, name: str, snapshot: SourceSnapshot) -> None:
+        previous = self._files.get(name)
+        if previous is not None and previous.loaded.path != snapshot.path:
+            self._stop_watching(name, previous.loaded.path)
         self._files[name] = FileState(snapshot)
         self._shapes.pop(name, None)
         self._dependencies.clear()
+        if name not in self._tracking_order:
+            self._tracking_order[name] = self._tracked_count
+            self._tracked_count += 1
+        self._names_by_path.setdefault(snapshot.path, set()).add(name)
+        # The watcher reports a new file once: edits between its import and now are seen.
+        self._watcher.add(snapshot.path)
+
+    def _stop_watching(self, name: str, path: str) -> None:
+        names = self._names_by_path.get(path, set())
+        names.discard(name)
+        if not names:
+            self._names_by_path.pop(path, None)
+            self._watcher.remove(path)
 
     def _forget(self, name: str) -> None:
+        self._stop_watching(name, self._files[name].loaded.path)
+        self._tracking_order.pop(name, None)
         del self._files[name]
         self._failures.pop(name, None)
         self._shapes.pop(name, None)
@@ -142,11 +194,18 @@ class Reloader:
     # --- what changed ---------------------------------------------------------------------
 
     def _find_changes(self, report: Report) -> dict[str, SourceSnapshot]:
+        """Look only at the files the watcher suspects (all of them when it polls)."""
+        suspects = self._watcher.take_suspects() | self._unsettled
+        names = [name for path in suspects for name in self._names_by_path.get(path, ())]
+        names.sort(key=self._tracking_order.__getitem__)
         changes: dict[str, SourceSnapshot] = {}
-        for name, state in self._files.items():
-            snapshot = self._changed_snapshot(name, state, report)
+        for name in names:
+            snapshot = self._changed_snapshot(name, self._files[name], report)
             if snapshot is not None:
                 changes[name] = snapshot
+        # A change found now may not get loaded (an interrupt, a module gone meanwhile): the
+        # watcher will not report it again, so look once more next time.
+        self._unsettled = {snapshot.path for snapshot in changes.values()}
         return changes
 
     def _changed_snapshot(
