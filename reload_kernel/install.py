@@ -132,6 +132,7 @@ def _check_reload_kernel_options(options: list[str]) -> None:
 
     known = ReloadKernel.class_traits(config=True)
     own = ReloadKernel.class_own_traits(config=True)
+    own_options = []
     for option in options:
         trait_name = KERNEL_OPTION.fullmatch(option)["trait"]  # type: ignore[index]
         if trait_name not in known:
@@ -139,10 +140,13 @@ def _check_reload_kernel_options(options: list[str]) -> None:
                 f"unknown kernel option {option.partition('=')[0]}: ReloadKernel's options are "
                 f"{', '.join(sorted(own))} (see python -m reload_kernel --help)"
             )
+        if trait_name in own:
+            own_options.append(option)
     # A stand-in class named ReloadKernel with copies of ReloadKernel's own traits: loading the
     # options into it parses and validates them exactly as the kernel will, without starting one.
+    # (Traits inherited from IPythonKernel are IPython's to check, when the kernel starts.)
     stand_in = type("ReloadKernel", (Configurable,), {n: copy.copy(t) for n, t in own.items()})
-    config = KVArgParseConfigLoader(argv=options, classes=[stand_in]).load_config()
+    config = KVArgParseConfigLoader(argv=own_options, classes=[stand_in]).load_config()
     try:
         stand_in(config=config)
     except TraitError as error:
