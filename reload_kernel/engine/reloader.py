@@ -12,12 +12,13 @@ import linecache
 import sys
 import threading
 from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
 from .detect import FileState, SourceSnapshot, read_snapshot, stat_stamp
 from .diff import EditKind, ModuleShape, classify_edit, shape_of
-from .graph import STAR, import_edges, reload_order
+from .graph import RUNS_CODE, STAR, import_edges, reload_groups
 from .hook import ImportRecorder
 from .load import CompiledSource, ModuleLoadError, compile_snapshot, patch_bodies, rerun
 from .patch import MISSING, UndoLog
@@ -249,29 +250,43 @@ class Reloader:
 
     # --- in what order --------------------------------------------------------------------
 
-    def _module_dependencies(self, name: str) -> Dependencies:
+    def _module_dependencies(self, name: str, data: bytes | None = None) -> Dependencies:
+        """What ``name``'s import-time code uses of each other tracked module: target → the
+        names it reads there, with ``STAR`` and ``RUNS_CODE`` (see ``graph``). Read from
+        ``data`` when given (a version not running yet), else from the running one (cached)."""
+        loaded = self._files[name].loaded
+        if data is not None and data != loaded.data:
+            return self._parse_dependencies(name, data, loaded.path)
         cached = self._dependencies.get(name)
-        if cached is not None:
-            return cached
-        state = self._files[name]
-        module = sys.modules.get(name)
-        package = getattr(module, "__package__", None) or ""
-        dependencies: Dependencies = {}
+        if cached is None:
+            cached = self._dependencies[name] = self._parse_dependencies(
+                name, loaded.data, loaded.path
+            )
+        return cached
+
+    def _parse_dependencies(self, name: str, data: bytes, path: str) -> Dependencies:
+        package = getattr(sys.modules.get(name), "__package__", None) or ""
         try:
-            tree = ast.parse(state.loaded.data, filename=state.loaded.path)
+            tree = ast.parse(data, filename=path)
         except (SyntaxError, ValueError):
-            tree = ast.Module(body=[], type_ignores=[])
-        for edge in import_edges(tree, name, package):
-            if edge.target in self._files and edge.target != name:
+            return {}  # a version that cannot compile runs nothing, so it uses nothing
+        dependencies: Dependencies = {}
+        for edge in import_edges(tree, name, package, is_module=self._files.__contains__):
+            if edge.target != name:
                 dependencies.setdefault(edge.target, set()).update(edge.names)
-        self._dependencies[name] = dependencies
         return dependencies
 
-    def _with_dependents(self, changed: Iterable[str]) -> list[str]:
+    def _newest_source(self, name: str, changes: dict[str, SourceSnapshot]) -> bytes | None:
+        """The bytes on disk when they are not the version running: just changed, or saved
+        earlier and failed to load (that version is what a restart would import)."""
+        snapshot = changes.get(name)
+        return snapshot.data if snapshot is not None else self._files[name].failed_data
+
+    def _with_dependents(self, changed: Iterable[str], graph: dict[str, Dependencies]) -> list[str]:
         """The changed modules and every tracked module importing them, directly or not."""
         importers: dict[str, set[str]] = {}
-        for name in self._files:
-            for target in self._module_dependencies(name):
+        for name, dependencies in graph.items():
+            for target in dependencies:
                 importers.setdefault(target, set()).add(name)
         affected = set(changed)
         pending = list(affected)
@@ -285,38 +300,82 @@ class Reloader:
     # --- load, update in place ------------------------------------------------------------
 
     def _reload_batch(self, changes: dict[str, SourceSnapshot], report: Report) -> None:
-        candidates = self._with_dependents(changes)
-        dependencies = {name: set(self._module_dependencies(name)) for name in candidates}
-        changed_names: dict[str, set[str]] = {}
-        previous_values: dict[str, dict[str, Any]] = {}
-        done: list[str] = []
-        for name in reload_order(candidates, dependencies):
-            module = sys.modules.get(name)
-            if module is None:
-                continue
-            triggers = self._triggering_modules(name, changed_names)
-            snapshot = changes.get(name)
-            if snapshot is None and not triggers:
-                continue
-            outcome = self._load(
-                name, module, snapshot or self._files[name].loaded, triggers, report
-            )
-            if outcome is not None:
-                changed_names[name], previous_values[name] = outcome
-            done.append(name)
-        self._refresh_cycle_imports(done, changed_names, previous_values)
+        """Load the changed modules and run again the dependents that used what changed.
 
-    def _triggering_modules(self, name: str, changed_names: dict[str, set[str]]) -> list[str]:
-        """Reloaded modules whose changed names ``name`` imported: it must run again."""
+        Modules go in dependency order, read from their newest source (a version that changes
+        its imports is ordered by its new imports). Modules importing each other form a group
+        that is gone through until no member is due any more; every module is loaded at most
+        once per step, and a failure stops only the modules that needed it.
+        """
+        graph = {
+            name: self._module_dependencies(name, self._newest_source(name, changes))
+            for name in self._files
+        }
+        candidates = self._with_dependents(changes, graph)
+        batch = _Batch()
+        for group in reload_groups(candidates, {name: graph[name] for name in candidates}):
+            waiting, loaded = list(group), []
+            progressed = True
+            while waiting and progressed:
+                progressed = False
+                for name in list(waiting):
+                    attempt = self._load_if_due(name, changes, graph[name], batch, report)
+                    if attempt is None:
+                        continue
+                    waiting.remove(name)
+                    progressed = True
+                    if attempt:
+                        loaded.append(name)
+            if len(group) > 1:
+                self._refresh_cycle_imports(loaded, graph, batch)
+
+    def _load_if_due(
+        self,
+        name: str,
+        changes: dict[str, SourceSnapshot],
+        dependencies: Dependencies,
+        batch: _Batch,
+        report: Report,
+    ) -> bool | None:
+        """Load ``name`` if it changed or used what changed. None: nothing to do; else
+        whether it loaded."""
+        module = sys.modules.get(name)
+        if module is None:
+            return None
+        state = self._files[name]
+        triggers = self._triggering_modules(name, dependencies, batch)
+        snapshot = changes.get(name)
+        loaded_dependencies = [target for target in dependencies if target in batch.changed_names]
+        if snapshot is None and state.failed_data is not None and loaded_dependencies:
+            # Its newest version failed, perhaps for want of what just loaded: try it again.
+            snapshot = _read_or_none(state.loaded.path)
+            triggers = triggers or loaded_dependencies
+        if snapshot is None and not triggers:
+            return None
+        outcome = self._load(name, module, snapshot or state.loaded, triggers, report)
+        if outcome is None:
+            return False
+        batch.changed_names[name], batch.previous_values[name] = outcome
+        # _load reports how it loaded: a patch keeps every object, a re-run ran the top level.
+        if report.reloaded[-1].mode is ReloadMode.RERUN:
+            batch.rerun.add(name)
+        return True
+
+    def _triggering_modules(
+        self, name: str, dependencies: Dependencies, batch: _Batch
+    ) -> list[str]:
+        """Modules loaded in this step whose change ``name``'s import-time code used: a name
+        it read now holds another object, or it ran code of a module whose top level re-ran."""
         triggers = []
-        for target, names in self._module_dependencies(name).items():
-            changed = changed_names.get(target)
-            if not changed:
-                continue
-            if STAR in names:
-                module = sys.modules.get(target)
-                names = names | set(public_names(module) if module else ())
-            if names & changed:
+        for target, names in dependencies.items():
+            changed = batch.changed_names.get(target)
+            if changed is None:
+                continue  # not loaded in this step
+            runs_rerun_code = RUNS_CODE in names and target in batch.rerun
+            star_changed = STAR in names and bool(
+                changed & _star_names(sys.modules.get(target), batch.previous_values[target])
+            )
+            if runs_rerun_code or star_changed or names & changed:
                 triggers.append(target)
         return triggers
 
@@ -395,23 +454,52 @@ class Reloader:
         )
 
     def _refresh_cycle_imports(
-        self,
-        done: list[str],
-        changed_names: dict[str, set[str]],
-        previous_values: dict[str, dict[str, Any]],
+        self, loaded: list[str], graph: dict[str, Dependencies], batch: _Batch
     ) -> None:
         """In an import cycle one module must go first and reads its partner's old values:
         point those names at the partner's new values (without running anything twice)."""
-        position = {name: index for index, name in enumerate(done)}
-        for importer in done:
+        position = {name: index for index, name in enumerate(loaded)}
+        for importer in loaded:
             module = sys.modules.get(importer)
             if module is None:
                 continue
-            for target, names in self._module_dependencies(importer).items():
+            for target, names in graph[importer].items():
                 if position.get(target, -1) <= position[importer]:
-                    continue
+                    continue  # not loaded, or loaded before the importer ran: it read the new
                 target_module = sys.modules.get(target)
-                for attribute in names & changed_names.get(target, set()):
-                    old = previous_values[target].get(attribute, MISSING)
-                    if old is not MISSING and module.__dict__.get(attribute, MISSING) is old:
-                        module.__dict__[attribute] = getattr(target_module, attribute)
+                previous = batch.previous_values[target]
+                read = _star_names(target_module, previous) if STAR in names else names
+                for attribute in read & batch.changed_names[target]:
+                    old = previous.get(attribute, MISSING)
+                    new = getattr(target_module, attribute, MISSING)
+                    if MISSING not in (old, new) and module.__dict__.get(attribute) is old:
+                        module.__dict__[attribute] = new
+                        batch.changed_names[importer].add(attribute)
+
+
+@dataclass
+class _Batch:
+    """What one reload step has loaded so far."""
+
+    changed_names: dict[str, set[str]] = field(default_factory=dict)
+    """Each module loaded: its names now holding another object (none for a patch)."""
+    previous_values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each module loaded: its namespace before."""
+    rerun: set[str] = field(default_factory=set)
+    """Modules whose top level ran again."""
+
+
+def _star_names(module: ModuleType | None, previous: dict[str, Any]) -> set[str]:
+    """Names ``from module import *`` binds, before or after the module's reload."""
+    names = set(public_names(module)) if module is not None else set()
+    exported = previous.get("__all__")
+    if isinstance(exported, (list, tuple)):
+        return names | {name for name in exported if isinstance(name, str)}
+    return names | {name for name in previous if not name.startswith("_")}
+
+
+def _read_or_none(path: str) -> SourceSnapshot | None:
+    try:
+        return read_snapshot(path)
+    except OSError:
+        return None  # unreadable now: it will be reported when it is looked at next
