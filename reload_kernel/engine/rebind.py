@@ -1,19 +1,24 @@
 """The notebook's own ``from m import x`` names, kept pointing at each module's current values.
 
 The kernel shows every cell's code to ``NotebookBindings.record_cell`` after it ran. Each
-``from m import x [as y]`` and ``from m import *`` at the cell's top level (not inside functions,
-``exec`` or ``%run``) becomes a binding — but only if the name still holds exactly the object the
-import produced, so the binding is the import's and nobody else's. After ``m`` reloads, a binding
-is moved to ``m``'s new value if the name *still* holds the object we bound: a name the user has
-reassigned is never overwritten, and names the user never imported are never added (except the
-new public names of a module the user star-imported, as a fresh ``import *`` would add them).
+``from m import x [as y]`` and ``from m import *`` the cell runs itself (at its top level or in
+its ``if``/``for``/``try``/``with`` blocks; not inside functions, ``exec`` or ``%run``) becomes a
+binding — but only if the name still holds exactly the object the import produced, so the
+binding is the import's and nobody else's. Any other statement of a cell that binds the name
+(``x = ...``, ``del x``, ``def x``, ``for x in``...) ends the binding: the name is the user's.
+
+After ``m`` reloads, a binding is moved to ``m``'s new value if the name *still* holds the object
+we bound: a name the user has reassigned is never overwritten, and names the user never
+imported are never added — except the names a star-imported module gains, as a fresh
+``import *`` would bind them (never over a name the notebook already has, never one the
+module already exported before, which the user may have deleted on purpose).
 """
 
 from __future__ import annotations
 
 import ast
 import sys
-from collections.abc import Iterable, Iterator, MutableMapping
+from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -32,22 +37,52 @@ class ImportBinding:
     value: Any
 
 
-def _top_level_imports(tree: ast.Module) -> Iterator[ast.ImportFrom]:
-    """Absolute ``from`` imports a cell runs itself, outside any function or class body."""
-    pending: list[ast.stmt] = list(tree.body)
-    while pending:
-        statement = pending.pop()
-        if isinstance(statement, ast.ImportFrom):
-            if statement.level == 0 and statement.module:
-                yield statement
-        elif not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            for child in ast.iter_child_nodes(statement):
-                if isinstance(child, ast.stmt):
-                    pending.append(child)
-                elif isinstance(child, ast.excepthandler):
-                    pending.extend(
-                        c for c in ast.iter_child_nodes(child) if isinstance(c, ast.stmt)
-                    )
+class _CellBindings(ast.NodeVisitor):
+    """What a cell's own code binds, in source order: ``from`` imports, and every other name
+    it assigns or deletes. Bodies of functions, classes and lambdas run elsewhere (or never)."""
+
+    def __init__(self) -> None:
+        self.events: list[ast.ImportFrom | str] = []
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.level == 0 and node.module:
+            self.events.append(node)
+        else:  # a relative import fails in a notebook; whatever it bound is not a module's
+            self.events.extend(alias.asname or alias.name for alias in node.names)
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            self.events.append(alias.asname or alias.name.split(".")[0])
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if not isinstance(node.ctx, ast.Load):
+            self.events.append(node.id)
+
+    def _definition(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
+        self.events.append(node.name)
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = _definition
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        pass
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.name:
+            self.events.append(node.name)
+        self.generic_visit(node)
+
+    def visit_comprehension(self, node: ast.comprehension) -> None:
+        self.visit(node.iter)  # the loop variable lives in the comprehension's own scope
+        for condition in node.ifs:
+            self.visit(condition)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        # Match patterns bind names given as plain strings (``case Point(x=px)`` binds px).
+        for field in ("name", "rest"):
+            value = getattr(node, field, None)
+            if isinstance(value, str) and type(node).__name__.startswith("Match"):
+                self.events.append(value)
+        super().generic_visit(node)
 
 
 def public_names(module: ModuleType) -> list[str]:
@@ -63,36 +98,55 @@ class NotebookBindings:
 
     def __init__(self) -> None:
         self._bindings: dict[str, ImportBinding] = {}
-        self._star_modules: list[str] = []
+        self._star_modules: dict[str, set[str]] = {}
+        """Each star-imported module → the public names it had when last seen."""
+
+    @property
+    def bindings(self) -> dict[str, ImportBinding]:
+        """The current bindings by notebook name (a copy)."""
+        return dict(self._bindings)
 
     def record_cell(self, source: str, user_ns: MutableMapping[str, Any]) -> None:
         """Record the bindings made by a cell that has just run (``source`` is plain Python)."""
         try:
             tree = ast.parse(source)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError):
             return  # the cell did not run as Python, so it bound nothing
-        for statement in _top_level_imports(tree):
-            module = sys.modules.get(statement.module or "")
+        cell = _CellBindings()
+        try:
+            cell.visit(tree)
+        except RecursionError:
+            return  # too deeply nested to read: record nothing rather than guess
+        for event in cell.events:
+            if isinstance(event, str):
+                self._bindings.pop(event, None)  # the user's own from now on
+            else:
+                self._record_import(event, user_ns)
+
+    def _record_import(self, statement: ast.ImportFrom, user_ns: MutableMapping[str, Any]) -> None:
+        module = sys.modules.get(statement.module or "")
+        for alias in statement.names:
+            name = alias.asname or alias.name
             if module is None:
-                continue
-            for alias in statement.names:
-                if alias.name == STAR:
-                    self._record_star(module, user_ns)
-                else:
-                    self._record(alias.asname or alias.name, module, alias.name, user_ns)
+                self._bindings.pop(name, None)
+            elif alias.name == STAR:
+                self._record_star(module, user_ns)
+            else:
+                self._record(name, module, alias.name, user_ns)
 
     def _record_star(self, module: ModuleType, user_ns: MutableMapping[str, Any]) -> None:
-        if module.__name__ not in self._star_modules:
-            self._star_modules.append(module.__name__)
-        for name in public_names(module):
+        names = public_names(module)
+        self._star_modules[module.__name__] = set(names)
+        for name in names:
             self._record(name, module, name, user_ns)
 
     def _record(
         self, name: str, module: ModuleType, attribute: str, user_ns: MutableMapping[str, Any]
     ) -> None:
+        self._bindings.pop(name, None)
         value = user_ns.get(name, MISSING)
         if value is MISSING or value is not getattr(module, attribute, MISSING):
-            return
+            return  # the cell bound it to something else afterwards
         if isinstance(value, ModuleType):
             return  # modules keep their identity across reloads: nothing to rebind
         self._bindings[name] = ImportBinding(name, module.__name__, attribute, value)
@@ -114,17 +168,20 @@ class NotebookBindings:
             user_ns[name] = new
             binding.value = new
             rebound.append(name)
-        for module_name in self._star_modules:
-            if module_name in reloaded and module_name in sys.modules:
-                rebound.extend(self._add_new_star_names(sys.modules[module_name], user_ns))
+        for module_name, seen in self._star_modules.items():
+            module = sys.modules.get(module_name)
+            if module_name in reloaded and module is not None:
+                rebound.extend(self._add_new_star_names(module, seen, user_ns))
         return rebound
 
     def _add_new_star_names(
-        self, module: ModuleType, user_ns: MutableMapping[str, Any]
+        self, module: ModuleType, seen: set[str], user_ns: MutableMapping[str, Any]
     ) -> list[str]:
+        """Bind the public names ``module`` did not have before, as ``import *`` would."""
         added = []
-        for name in public_names(module):
-            if name in user_ns:
+        names = public_names(module)
+        for name in names:
+            if name in seen or name in user_ns:
                 continue
             value = getattr(module, name, MISSING)
             if value is MISSING:
@@ -133,4 +190,5 @@ class NotebookBindings:
             if not isinstance(value, ModuleType):
                 self._bindings[name] = ImportBinding(name, module.__name__, name, value)
             added.append(name)
+        seen.update(names)
         return added

@@ -1,14 +1,18 @@
 """The reload step: what changed → in what order → load → update in place → rebind → report.
 
 ``Reloader`` is the one object holding the engine's state. ``reload()`` is called before each
-cell; it returns a ``Report`` and never lets a module's error escape (only KeyboardInterrupt,
-after the module being loaded has been restored).
+cell; it returns a ``Report`` and never lets a module's error escape. Only the user's interrupt
+(KeyboardInterrupt) escapes, after the whole step has been rolled back: every module is then
+exactly as before the step, and the next step finds the same changes again (see ``interrupts``).
 """
 
 from __future__ import annotations
 
 import ast
+import copy
+import errno
 import linecache
+import os
 import sys
 import threading
 from collections.abc import Iterable, MutableMapping
@@ -20,7 +24,15 @@ from .detect import FileState, SourceSnapshot, read_snapshot, stat_stamp
 from .diff import EditKind, ModuleShape, classify_edit, shape_of
 from .graph import RUNS_CODE, STAR, import_edges, reload_groups
 from .hook import ImportRecorder
-from .load import CompiledSource, ModuleLoadError, compile_snapshot, patch_bodies, rerun
+from .interrupts import InterruptGuard
+from .load import (
+    CompiledSource,
+    ModuleLoadError,
+    NotReloadableError,
+    compile_snapshot,
+    patch_bodies,
+    rerun,
+)
 from .patch import MISSING, UndoLog
 from .rebind import NotebookBindings, public_names
 from .report import (
@@ -67,6 +79,9 @@ class Reloader:
         self._modules_counted = -1
         self._failures: dict[str, ReloadFailed] = {}
         self._lock = threading.Lock()
+        self._guard = InterruptGuard()
+        self._step_undo = UndoLog()
+        """What the reload step in progress changed, to put back if the user interrupts it."""
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -110,12 +125,22 @@ class Reloader:
 
     def reload(self, user_ns: MutableMapping[str, Any] | None = None) -> Report:
         """Bring every changed user module up to date; report what happened."""
-        with self._lock:
+        with self._lock, InterruptGuard() as self._guard:
             report = Report()
-            self._track_new_modules()
-            changes = self._find_changes(report)
-            if changes:
-                self._reload_batch(changes, report)
+            self._step_undo = UndoLog()
+            try:
+                self._track_new_modules()
+                changes = self._find_changes(report)
+                if changes:
+                    self._reload_batch(changes, report)
+                self._guard.checkpoint()
+            except KeyboardInterrupt:
+                # The user interrupted: the step is abandoned as a whole, every module it
+                # loaded put back, and the next step finds the same changes again.
+                self._step_undo.rollback()
+                raise
+            finally:
+                self._step_undo = UndoLog()  # let go of the versions it replaced
             if user_ns is not None and report.reloaded:
                 report.rebound = self.bindings.rebind(
                     user_ns, [entry.module for entry in report.reloaded]
@@ -127,7 +152,11 @@ class Reloader:
     def _track_new_modules(self) -> None:
         for name, snapshot in self._recorder.take_records().items():
             module = sys.modules.get(name)
-            if module is not None and self.policy.source_path(module) == snapshot.path:
+            if module is None or self.policy.is_excluded(name):
+                continue
+            path = self.policy.source_path(module)
+            # None: the module replaced itself in sys.modules. Tracked, to say so when edited.
+            if path == snapshot.path or path is None:
                 self._track(name, snapshot)
         if len(sys.modules) != self._modules_counted:
             self._scan_sys_modules()
@@ -213,7 +242,15 @@ class Reloader:
         self, name: str, state: FileState, report: Report
     ) -> SourceSnapshot | None:
         path = state.loaded.path
-        stamp = stat_stamp(path)
+        try:
+            stamp = stat_stamp(path)
+        except OSError as error:  # e.g. its folder lost search permission
+            self._report_unreadable(name, path, state, error, report)
+            return None
+        if stamp is None and os.path.islink(path):
+            broken = OSError(errno.ENOENT, "broken symbolic link", path)
+            self._report_unreadable(name, path, state, broken, report)
+            return None
         if stamp is None:
             if state.reported_problem != "missing":
                 state.reported_problem = "missing"
@@ -268,7 +305,8 @@ class Reloader:
         package = getattr(sys.modules.get(name), "__package__", None) or ""
         try:
             tree = ast.parse(data, filename=path)
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            # (RecursionError, MemoryError: how the parser refuses code nested too deeply.)
             return {}  # a version that cannot compile runs nothing, so it uses nothing
         dependencies: Dependencies = {}
         for edge in import_edges(tree, name, package, is_module=self._files.__contains__):
@@ -391,34 +429,82 @@ class Reloader:
         state = self._files[name]
         undo = UndoLog()
         previous = dict(module.__dict__)
+        self._remember_for_rollback(name, module, previous, undo)
+        if self.policy.source_path(module) != state.loaded.path:
+            cause: Exception = NotReloadableError(
+                "the module replaced itself in sys.modules when it was imported, so it cannot "
+                "be updated in place (restart the kernel to load this version)"
+            )
+            self._fail(name, ModuleLoadError(name, snapshot.path, "load", cause), snapshot, report)
+            return None
         try:
-            compiled = compile_snapshot(name, snapshot)
+            with self._guard.interruptible():
+                compiled = compile_snapshot(name, snapshot)
             kind, functions = classify_edit(self._shape(name), shape_of(compiled.tree))
             patchable = not triggers and kind is not EditKind.TOP_LEVEL
             if patchable and patch_bodies(module, compiled, undo):
                 mode = ReloadMode.COSMETIC if kind is EditKind.COSMETIC else ReloadMode.PATCHED
                 self._commit(name, compiled, report, mode, functions, triggers)
                 return set(), previous
-            outcome = rerun(module, compiled, undo)
+            with self._guard.interruptible():
+                outcome = rerun(module, compiled, undo)
         except ModuleLoadError as error:
-            state.failed_data = snapshot.data
-            lineno, line = error.location
-            message = (
-                str(error.cause) if not isinstance(error.cause, SyntaxError) else (error.cause.msg)
-            )
-            failure = ReloadFailed(
-                name, error.path, type(error.cause).__name__, message, lineno, line
-            )
-            self._failures[name] = failure
-            report.failed.append(failure)
+            if self._guard.caused_by_user(error.cause):
+                raise KeyboardInterrupt from error  # the step rolls back: nothing failed
+            self._fail(name, error, snapshot, report)
             return None
         except KeyboardInterrupt:
             undo.rollback()
             raise
+        except Exception as error:  # a bug of the reloader's: the module must not pay for it
+            undo.rollback()
+            module.__dict__.clear()
+            module.__dict__.update(previous)
+            cause = RuntimeError(f"the reloader could not load this version: {error!r}")
+            self._fail(name, ModuleLoadError(name, snapshot.path, "load", cause), snapshot, report)
+            return None
         for qualname, reason in outcome.identity_lost:
             report.identity_lost.append(IdentityLost(name, qualname, reason))
         self._commit(name, compiled, report, ReloadMode.RERUN, functions, triggers)
         return outcome.changed_names, previous
+
+    def _fail(
+        self, name: str, error: ModuleLoadError, snapshot: SourceSnapshot, report: Report
+    ) -> None:
+        """Report a version that cannot load; it is not tried again until the file changes."""
+        self._files[name].failed_data = snapshot.data
+        lineno, line = error.location
+        cause = error.cause
+        message = cause.msg if isinstance(cause, SyntaxError) else str(cause)
+        if not message:
+            doing = "compiling" if error.phase == "compile" else "running"
+            message = f"raised while {doing} the module, with no message"
+        failure = ReloadFailed(name, error.path, type(cause).__name__, message, lineno, line)
+        self._failures[name] = failure
+        report.failed.append(failure)
+
+    def _remember_for_rollback(
+        self, name: str, module: ModuleType, previous: dict[str, Any], undo: UndoLog
+    ) -> None:
+        """Note all that loading ``name`` may change, to put back if the step is interrupted."""
+        state = self._files[name]
+        saved_state = copy.copy(state)
+        saved_failure = self._failures.get(name)
+        saved_shape = self._shapes.get(name)
+        saved_lines = linecache.cache.get(state.loaded.path)
+
+        def roll_back() -> None:
+            undo.rollback()
+            module.__dict__.clear()
+            module.__dict__.update(previous)
+            if self._files.get(name) is state:
+                self._files[name] = saved_state
+            _put_back(self._failures, name, saved_failure)
+            _put_back(self._shapes, name, saved_shape)
+            self._dependencies.pop(name, None)
+            _put_back(linecache.cache, saved_state.loaded.path, saved_lines)
+
+        self._step_undo.record_action(roll_back)
 
     def _shape(self, name: str) -> ModuleShape:
         shape = self._shapes.get(name)
@@ -503,3 +589,11 @@ def _read_or_none(path: str) -> SourceSnapshot | None:
         return read_snapshot(path)
     except OSError:
         return None  # unreadable now: it will be reported when it is looked at next
+
+
+def _put_back(mapping: MutableMapping[Any, Any], key: Any, value: Any) -> None:
+    """Set ``mapping[key]`` back to ``value``; None meant "absent"."""
+    if value is None:
+        mapping.pop(key, None)
+    else:
+        mapping[key] = value
