@@ -25,7 +25,7 @@ import functools
 import inspect
 import sys
 from collections.abc import Callable, Iterator
-from types import FunctionType, MemberDescriptorType
+from types import CodeType, FunctionType, MemberDescriptorType
 from typing import Any, cast
 
 MISSING: Any = object()
@@ -229,9 +229,8 @@ class Reconciler:
         if old.__qualname__ != new.__qualname__ or old.__module__ != new.__module__:
             return False
         if old.__code__.co_freevars != new.__code__.co_freevars:
-            # A function's closure cannot be replaced, only its cells' contents.
-            self.identity_lost.append((new.__qualname__, "it now closes over different variables"))
-            return False
+            self._forward(old, new)
+            return True
         self.adopt(new, old)
         self.undo.record_function(old)
         old.__code__ = new.__code__
@@ -251,6 +250,26 @@ class Reconciler:
         old.__dict__.update(attributes)
         return True
 
+    def _forward(self, old: FunctionType, new: FunctionType) -> None:
+        """Make ``old`` call ``new``: its closure cannot change, so its code cannot be ``new``'s.
+
+        This happens when a function starts or stops closing over a variable (a method that
+        starts calling zero-argument ``super()`` closes over ``__class__``). ``old`` keeps its
+        identity and gets code that forwards every call to ``new`` (held in its keyword-only
+        defaults); ``__wrapped__`` lets ``inspect.signature`` show ``new``'s signature.
+        """
+        self.adopt(new, old)
+        self.adopt_closures(new)
+        self.undo.record_function(old)
+        old.__code__ = _forwarding_code(len(old.__code__.co_freevars))
+        old.__defaults__ = None
+        old.__kwdefaults__ = {FORWARD_TARGET: new}
+        old.__annotations__ = new.__annotations__
+        old.__doc__ = new.__doc__
+        old.__dict__.clear()
+        old.__dict__.update(new.__dict__)
+        old.__dict__["__wrapped__"] = new
+
     def adopt_closures(self, obj: object) -> None:
         """Point closure cells of a new object at the objects they were reconciled to.
 
@@ -264,6 +283,33 @@ class Reconciler:
                     target = self._results[id(contents)]
                     if target is not contents:
                         cell.cell_contents = target
+
+
+#: The keyword-only argument through which a forwarding function finds the function it calls.
+FORWARD_TARGET = "__reload_kernel_forward_to__"
+
+
+@functools.cache
+def _forwarding_code(free_variables: int) -> CodeType:
+    """Code that calls its ``FORWARD_TARGET`` keyword default with all its arguments.
+
+    It has ``free_variables`` unused free variables, because a function's code can only be
+    replaced by code with as many free variables as the function has closure cells.
+    """
+    names = [f"_unused{index}" for index in range(free_variables)]
+    lines = ["def outer():"]
+    if names:
+        lines.append(f"    {' = '.join(names)} = None")
+    lines.append(f"    def forward(*args, {FORWARD_TARGET}, **kwargs):")
+    if names:
+        lines.append(f"        {', '.join(names)}")
+    lines.append(f"        return {FORWARD_TARGET}(*args, **kwargs)")
+    lines.append("    return forward")
+    namespace: dict[str, Any] = {}
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, "<reload_kernel: forwards to the new version>", "exec"), namespace)
+    code: CodeType = namespace["outer"]().__code__
+    return code
 
 
 def functions_reachable_from(obj: object) -> Iterator[FunctionType]:
