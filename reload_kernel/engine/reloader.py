@@ -225,16 +225,17 @@ class Reloader:
 
     def _find_changes(self, report: Report) -> dict[str, SourceSnapshot]:
         """Look only at the files the watcher suspects (all of them when it polls)."""
-        suspects = self._watcher.take_suspects() | self._unsettled
-        names = [name for path in suspects for name in self._names_by_path.get(path, ())]
+        # Until looked at, the suspects stay unsettled: an interrupt here loses none of them.
+        self._unsettled |= self._watcher.take_suspects()
+        names = [name for path in self._unsettled for name in self._names_by_path.get(path, ())]
         names.sort(key=self._tracking_order.__getitem__)
         changes: dict[str, SourceSnapshot] = {}
         for name in names:
             snapshot = self._changed_snapshot(name, self._files[name], report)
             if snapshot is not None:
                 changes[name] = snapshot
-        # A change found now may not get loaded (an interrupt, a module gone meanwhile): the
-        # watcher will not report it again, so look once more next time.
+        # A change found now may not get loaded (an interrupted step, a module gone meanwhile):
+        # the watcher will not report it again, so look once more next time.
         self._unsettled = {snapshot.path for snapshot in changes.values()}
         return changes
 
