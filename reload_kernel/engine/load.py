@@ -20,7 +20,8 @@ import importlib.util
 import sys
 import threading
 import traceback
-from collections.abc import Iterator
+import weakref
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from types import CodeType, FunctionType, ModuleType
 from typing import Any
@@ -338,13 +339,18 @@ def rerun(module: ModuleType, compiled: CompiledSource, undo: UndoLog) -> RerunO
     namespace = module.__dict__
     snapshot = dict(namespace)
     reconciler = Reconciler(name, undo)
-    keeper = _ClassIdentityKeeper(namespace, classes_by_qualname(name, snapshot), reconciler)
+    departed = _departed_definitions(name)
+    old_classes = {
+        **classes_by_qualname(name, dict(departed)),
+        **classes_by_qualname(name, snapshot),
+    }
+    keeper = _ClassIdentityKeeper(namespace, old_classes, reconciler)
     namespace.clear()
     namespace.update(_fresh_namespace(name, snapshot))
     try:
         with keeper:
             exec(compiled.code, namespace)
-        _keep_function_identities(namespace, snapshot, reconciler)
+        _keep_function_identities(namespace, snapshot, departed, reconciler)
     except KeyboardInterrupt:
         _restore(namespace, snapshot, undo)
         raise
@@ -357,18 +363,54 @@ def rerun(module: ModuleType, compiled: CompiledSource, undo: UndoLog) -> RerunO
         ) from error
     changed = {key for key, value in namespace.items() if snapshot.get(key, MISSING) is not value}
     changed |= snapshot.keys() - namespace.keys()
+    _remember_departed(name, departed, snapshot, namespace)
     return RerunOutcome(changed, reconciler.identity_lost)
 
 
+#: Classes and functions a re-run removed from their module, by module and qualified name,
+#: held weakly: when a later version defines them again (a class commented out and back, a file
+#: caught empty half-way through a truncate-then-write save), whoever still holds the old object
+#: gets it back updated. Nobody holding it means nothing to keep.
+_DEPARTED: dict[str, weakref.WeakValueDictionary[str, Any]] = {}
+
+
+def _departed_definitions(module_name: str) -> weakref.WeakValueDictionary[str, Any]:
+    return _DEPARTED.setdefault(module_name, weakref.WeakValueDictionary())
+
+
+def _remember_departed(
+    module_name: str,
+    departed: weakref.WeakValueDictionary[str, Any],
+    snapshot: dict[str, Any],
+    namespace: dict[str, Any],
+) -> None:
+    live = {id(value) for value in namespace.values()}
+    for qualname in [q for q, value in departed.items() if id(value) in live]:
+        del departed[qualname]  # defined again: no longer departed
+    for key in snapshot.keys() - namespace.keys():
+        value = snapshot[key]
+        is_definition = isinstance(value, (type, FunctionType))
+        if is_definition and value.__module__ == module_name and id(value) not in live:
+            departed[value.__qualname__] = value
+
+
 def _keep_function_identities(
-    namespace: dict[str, Any], snapshot: dict[str, Any], reconciler: Reconciler
+    namespace: dict[str, Any],
+    snapshot: dict[str, Any],
+    departed: Mapping[str, Any],
+    reconciler: Reconciler,
 ) -> None:
     """Bind names to the old objects updated in place, pairing definitions by qualified name.
 
     Names whose old and new values are the same definition are paired first, so that an alias
     edited to point elsewhere (``f = foo`` → ``f = bar``) follows ``bar`` and never touches
-    ``foo``.
+    ``foo``. A name new to this version may bring back a departed function of that name.
     """
+    for key, value in namespace.items():
+        if key not in snapshot and isinstance(value, FunctionType):
+            returning = departed.get(value.__qualname__)
+            if isinstance(returning, FunctionType):
+                snapshot = {**snapshot, key: returning}
 
     def same_definition(key: str) -> bool:
         old, new = snapshot.get(key, MISSING), namespace[key]
