@@ -11,11 +11,12 @@ from __future__ import annotations
 import dataclasses
 import sys
 import threading
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from ipykernel.ipkernel import IPythonKernel
-from traitlets import Bool, CaselessStrEnum, List, Unicode
+from traitlets import Bool, CaselessStrEnum, List, Unicode, validate
 
 from . import __version__
 from .engine import Reloader, ReloadFailed, Report, UserCodePolicy
@@ -69,6 +70,10 @@ class ReloadKernel(IPythonKernel):
         Unicode(),
         help="Packages reloaded even though they are installed in site-packages.",
     ).tag(config=True)
+
+    @validate("exclude", "include")
+    def _module_names(self, proposal: dict[str, Any]) -> list[str]:
+        return module_names(proposal["value"])
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)  # type: ignore[no-untyped-call]
@@ -228,6 +233,22 @@ class ReloadKernel(IPythonKernel):
         new = [name for name in names if name not in self.exclude]
         self.exclude = [*self.exclude, *new]
         self.reloader.exclude(new)
+
+
+def module_names(items: Iterable[str]) -> list[str]:
+    """Module names however they were written: ``a``, ``a,b`` or ``['a', 'b']``.
+
+    traitlets hands ``--ReloadKernel.exclude=['a', 'b']`` from kernel.json to the kernel as the
+    single string "['a', 'b']" (it cannot parse options of a class the app does not list).
+    No module name contains brackets, commas, quotes or spaces, so splitting is safe.
+    """
+    names: list[str] = []
+    for item in items:
+        for part in item.strip().strip("[]").split(","):
+            name = part.strip().strip("'\"").strip()
+            if name and name not in names:
+                names.append(name)
+    return names
 
 
 def _say(text: str) -> None:
