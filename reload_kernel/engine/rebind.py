@@ -1,10 +1,11 @@
 """The notebook's own ``from m import x`` names, kept pointing at each module's current values.
 
 The kernel shows every cell's code to ``NotebookBindings.record_cell`` after it ran. Each
-``from m import x [as y]`` and ``from m import *`` the cell runs itself (at its top level or in
-its ``if``/``for``/``try``/``with`` blocks; not inside functions, ``exec`` or ``%run``) becomes a
-binding — but only if the name still holds exactly the object the import produced, so the
-binding is the import's and nobody else's. Any other statement of a cell that binds the name
+``from m import x [as y]`` and ``from m import *`` the cell runs itself (at its top level, in
+its ``if``/``for``/``try``/``with`` blocks, or as the body of a ``%%time`` or ``%%capture``
+cell; not inside functions, ``exec`` or ``%run``) becomes a binding — but only if the name
+still holds exactly the object the import produced, so the binding is the import's and nobody
+else's. Any other statement of a cell that binds the name
 (``x = ...``, ``del x``, ``def x``, ``for x in``...) ends the binding: the name is the user's.
 
 After ``m`` reloads, a binding is moved to ``m``'s new value if the name *still* holds the object
@@ -21,7 +22,7 @@ import sys
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 from .graph import STAR
 from .patch import MISSING
@@ -58,6 +59,12 @@ class _CellBindings(ast.NodeVisitor):
         if not isinstance(node.ctx, ast.Load):
             self.events.append(node.id)
 
+    def visit_Call(self, node: ast.Call) -> None:
+        self.generic_visit(node)
+        body = _body_run_in_the_notebook(node)
+        if body is not None:
+            self.visit(body)
+
     def _definition(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> None:
         self.events.append(node.name)
 
@@ -83,6 +90,33 @@ class _CellBindings(ast.NodeVisitor):
             if isinstance(value, str) and type(node).__name__.startswith("Match"):
                 self.events.append(value)
         super().generic_visit(node)
+
+
+#: Cell magics that run their body as the cell's own code, in the notebook's namespace.
+_TRANSPARENT_CELL_MAGICS = frozenset({"time", "capture"})
+
+
+def _body_run_in_the_notebook(call: ast.Call) -> ast.Module | None:
+    """The parsed body of ``%%time`` or ``%%capture``, which IPython hands over as
+    ``get_ipython().run_cell_magic("time", line, body)``; None for any other call."""
+    function = call.func
+    if not (
+        isinstance(function, ast.Attribute)
+        and function.attr == "run_cell_magic"
+        and isinstance(function.value, ast.Call)
+        and isinstance(function.value.func, ast.Name)
+        and function.value.func.id == "get_ipython"
+        and len(call.args) == 3
+        and all(isinstance(argument, ast.Constant) for argument in call.args)
+    ):
+        return None
+    magic, _line, body = (cast(ast.Constant, argument).value for argument in call.args)
+    if magic not in _TRANSPARENT_CELL_MAGICS or not isinstance(body, str):
+        return None
+    try:
+        return ast.parse(body)
+    except (SyntaxError, ValueError, RecursionError):
+        return None  # IPython syntax inside (a magic, a shell escape): nothing we can read
 
 
 def public_names(module: ModuleType) -> list[str]:

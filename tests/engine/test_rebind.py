@@ -286,6 +286,27 @@ def test_import_of_a_module_not_loaded_records_nothing(notebook: Notebook) -> No
     assert notebook.bindings.bindings == {}
 
 
+@pytest.mark.parametrize(
+    ("magic", "bound"),
+    [
+        pytest.param("time", True, id="time"),
+        pytest.param("capture", True, id="capture"),
+        pytest.param("timeit", False, id="timeit-runs-in-a-function"),
+        pytest.param("writefile", False, id="writefile-runs-nothing"),
+    ],
+)
+def test_body_of_a_cell_magic_is_read_only_when_it_runs_as_the_cell(
+    notebook: Notebook, magic: str, bound: bool
+) -> None:
+    """IPython turns ``%%time`` + body into ``get_ipython().run_cell_magic('time', '', body)``."""
+    notebook.ns["LIMIT"] = notebook.module.LIMIT  # what running the body did
+    body = f"from {notebook.module.__name__} import LIMIT\n"
+    transformed = f"get_ipython().run_cell_magic({magic!r}, '', {body!r})\n"
+    notebook.bindings.record_cell(transformed, notebook.ns)
+
+    assert notebook.reload(LIMIT=2000) == (["LIMIT"] if bound else [])
+
+
 def test_cell_that_is_not_python_records_nothing(notebook: Notebook) -> None:
     notebook.run("from MOD import LIMIT")
     notebook.bindings.record_cell("this is not python", notebook.ns)
