@@ -14,7 +14,9 @@ ever missed, whatever the filesystem's clock resolution.
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import time
 from dataclasses import dataclass
 
@@ -72,13 +74,29 @@ def read_snapshot(path: str) -> SourceSnapshot:
     for _attempt in range(_MAX_READ_ATTEMPTS):
         read_at_ns = time.time_ns()
         before = Stamp.of(os.stat(path))
-        with open(path, "rb") as source_file:
-            data = source_file.read()
+        data = _read_regular_file(path)
         after = Stamp.of(os.stat(path))
         if before == after:
             return SourceSnapshot(path, data, before, read_at_ns)
     # Still changing: return what we have under the *older* stamp so the next look re-reads.
     return SourceSnapshot(path, data, before, read_at_ns)
+
+
+#: ``O_NONBLOCK``: opening a FIFO that has no writer would otherwise block forever, and the
+#: kernel with it. It changes nothing for regular files.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _read_regular_file(path: str) -> bytes:
+    """The file's bytes; OSError("not a regular file") for a directory, FIFO, device..."""
+    descriptor = os.open(path, _OPEN_FLAGS)
+    try:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", path)
+        with open(descriptor, "rb", closefd=False) as source_file:
+            return source_file.read()
+    finally:
+        os.close(descriptor)
 
 
 class FileState:

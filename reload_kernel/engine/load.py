@@ -71,7 +71,11 @@ class ModuleLoadError(Exception):
         if isinstance(cause, SyntaxError):
             text = cause.text.strip() if cause.text else None
             return cause.lineno, text
-        frames = traceback.extract_tb(cause.__traceback__)
+        # Without looking lines up: linecache would open every file on the traceback, the
+        # standard library's included, and only the module's own lines are wanted.
+        frames = traceback.StackSummary.extract(
+            traceback.walk_tb(cause.__traceback__), lookup_lines=False
+        )
         in_module = [frame for frame in frames if frame.filename == self.path]
         if not in_module:
             return None, None
@@ -79,6 +83,10 @@ class ModuleLoadError(Exception):
         if lineno is None or not 0 < lineno <= len(self._source_lines):
             return lineno, None
         return lineno, self._source_lines[lineno - 1].strip() or None
+
+
+class NotReloadableError(Exception):
+    """A module's new version did something that cannot be done to a module already in use."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,8 @@ def compile_snapshot(module_name: str, snapshot: SourceSnapshot) -> CompiledSour
         text = importlib.util.decode_source(snapshot.data)
         tree = ast.parse(text, filename=snapshot.path)
         code = compile(tree, snapshot.path, "exec", dont_inherit=True)
-    except (SyntaxError, UnicodeDecodeError, ValueError) as error:
+    except (SyntaxError, UnicodeDecodeError, ValueError, RecursionError, MemoryError) as error:
+        # RecursionError, MemoryError: the parser's answer to code nested too deeply.
         raise ModuleLoadError(module_name, snapshot.path, "compile", error) from error
     return CompiledSource(snapshot, text, tree, code)
 
@@ -345,19 +354,25 @@ def rerun(module: ModuleType, compiled: CompiledSource, undo: UndoLog) -> RerunO
         **classes_by_qualname(name, snapshot),
     }
     keeper = _ClassIdentityKeeper(namespace, old_classes, reconciler)
-    namespace.clear()
-    namespace.update(_fresh_namespace(name, snapshot))
+    registered = sys.modules.get(name)
     try:
+        namespace.clear()
+        namespace.update(_fresh_namespace(name, snapshot))
         with keeper:
             exec(compiled.code, namespace)
+        if sys.modules.get(name) is not registered:
+            raise NotReloadableError(
+                "the module replaced itself in sys.modules, which cannot be done to a module "
+                "already in use (restart the kernel to load this version)"
+            )
         _keep_function_identities(namespace, snapshot, departed, reconciler)
-    except KeyboardInterrupt:
-        _restore(namespace, snapshot, undo)
-        raise
     except BaseException as error:
-        # Module code may raise anything (SystemExit included): all of it means "this version
-        # cannot be loaded"; none of it may take the kernel down.
+        # Module code may raise anything (SystemExit, KeyboardInterrupt included): all of it
+        # means "this version cannot be loaded"; none of it may take the kernel down. Whether
+        # a KeyboardInterrupt was the user's is for the caller to tell.
         _restore(namespace, snapshot, undo)
+        if registered is not None:
+            sys.modules[name] = registered
         raise ModuleLoadError(
             name, compiled.snapshot.path, "execute", error, compiled.text
         ) from error
