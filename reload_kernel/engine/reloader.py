@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import copy
 import errno
+import functools
 import linecache
 import os
 import sys
@@ -22,7 +23,7 @@ from typing import Any
 
 from .detect import FileState, SourceSnapshot, read_snapshot, stat_stamp
 from .diff import EditKind, ModuleShape, classify_edit, shape_of
-from .graph import RUNS_CODE, STAR, import_edges, reload_groups
+from .graph import RUNS_CODE, STAR, ImportEdge, import_edges, reload_groups
 from .hook import ImportRecorder
 from .interrupts import InterruptGuard
 from .load import (
@@ -304,14 +305,9 @@ class Reloader:
 
     def _parse_dependencies(self, name: str, data: bytes, path: str) -> Dependencies:
         package = getattr(sys.modules.get(name), "__package__", None) or ""
-        try:
-            tree = ast.parse(data, filename=path)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            # (RecursionError, MemoryError: how the parser refuses code nested too deeply.)
-            return {}  # a version that cannot compile runs nothing, so it uses nothing
         dependencies: Dependencies = {}
-        for edge in import_edges(tree, name, package, is_module=self._files.__contains__):
-            if edge.target != name:
+        for edge in _candidate_edges(name, package, data, path):
+            if edge.target in self._files and edge.target != name:
                 dependencies.setdefault(edge.target, set()).update(edge.names)
         return dependencies
 
@@ -391,8 +387,11 @@ class Reloader:
             triggers = triggers or loaded_dependencies
         if snapshot is None and not triggers:
             return None
+        failure_shown = self._failures.get(name)
         outcome = self._load(name, module, snapshot or state.loaded, triggers, report)
         if outcome is None:
+            if report.failed and report.failed[-1] == failure_shown:
+                report.failed.pop()  # retried and failed just the same: it was shown already
             return False
         batch.changed_names[name], batch.previous_values[name] = outcome
         # _load reports how it loaded: a patch keeps every object, a re-run ran the top level.
@@ -583,6 +582,21 @@ def _star_names(module: ModuleType | None, previous: dict[str, Any]) -> set[str]
     if isinstance(exported, (list, tuple)):
         return names | {name for name in exported if isinstance(name, str)}
     return names | {name for name in previous if not name.startswith("_")}
+
+
+@functools.lru_cache(maxsize=4096)
+def _candidate_edges(name: str, package: str, data: bytes, path: str) -> tuple[ImportEdge, ...]:
+    """The import edges of one version of a module, to every name that may be a module.
+
+    Cached by content: the set of tracked modules changes with every new import, but a file's
+    edges do not, and parsing every tracked file again would make the next reload slow.
+    """
+    try:
+        tree = ast.parse(data, filename=path)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        # (RecursionError, MemoryError: how the parser refuses code nested too deeply.)
+        return ()  # a version that cannot compile runs nothing, so it uses nothing
+    return tuple(import_edges(tree, name, package))
 
 
 def _read_or_none(path: str) -> SourceSnapshot | None:

@@ -497,6 +497,54 @@ def test_module_failing_at_import_time_is_retried_when_its_dependency_body_is_fi
     assert module(b).RESULT == 42
 
 
+def test_retry_failing_the_same_way_is_not_reported_again(workspace: Workspace) -> None:
+    a, b = workspace.name("a"), workspace.name("b")
+    workspace.write("a.py", "def compute():\n    return 1\n")
+    workspace.write("b.py", f"from {a} import compute\nRESULT = compute()\n")
+    workspace.import_("b")
+    workspace.write("b.py", f"from {a} import compute\nRESULT = compute() + typo\n")
+    first = workspace.reload()
+    assert [(failure.module, failure.error_type) for failure in first.failed] == [(b, "NameError")]
+
+    workspace.write("a.py", "def compute():\n    return 2\n")
+    again = workspace.reload()
+
+    assert again.failed == []
+    assert [failure.module for failure in workspace.reloader.failures] == [b]
+    assert module(b).RESULT == 1
+
+    workspace.write("a.py", "def compute():\n    return None + 1\n")
+    different = workspace.reload()
+
+    assert [(failure.module, failure.error_type) for failure in different.failed] == [
+        (b, "TypeError")
+    ]
+
+
+def test_removing_a_name_a_dependent_imports_fails_the_dependent_alone(
+    workspace: Workspace,
+) -> None:
+    a, b = workspace.name("a"), workspace.name("b")
+    workspace.write("a.py", "X = 1\nY = 1\n")
+    workspace.write("b.py", f"from {a} import X\n")
+    workspace.import_("b")
+
+    workspace.write("a.py", "Y = 2\n")
+    report = workspace.reload()
+
+    assert reloaded_modules(report, workspace) == [a]
+    assert [(failure.module, failure.error_type) for failure in report.failed] == [
+        (b, "ImportError")
+    ]
+    assert module(b).X == 1  # as it was: a fresh import would fail, so the old version stays
+
+    workspace.write("a.py", "X = 3\nY = 2\n")
+    report = workspace.reload()
+
+    assert report.failed == []
+    assert module(b).X == 3
+
+
 class LayeredProject:
     """``layers`` × ``width`` modules; each imports two modules of the layer below it."""
 
