@@ -23,7 +23,6 @@ import dataclasses
 import enum
 import functools
 import inspect
-import sys
 from collections.abc import Callable, Iterator
 from types import CodeType, FunctionType, MemberDescriptorType
 from typing import Any, cast
@@ -32,6 +31,8 @@ MISSING: Any = object()
 
 #: Class attributes that belong to the class's memory layout, never copied between classes.
 _LAYOUT_ATTRIBUTES = frozenset({"__dict__", "__weakref__"})
+#: An ABC's registry of virtual subclasses and its isinstance caches.
+_ABC_STATE = "_abc_impl"
 
 
 class UndoLog:
@@ -380,8 +381,11 @@ def transplant_class(old: type, new: type, reconciler: Reconciler) -> str | None
     for key, value in new.__dict__.items():
         if key in _LAYOUT_ATTRIBUTES or _is_slot_descriptor(value, new):
             continue
+        if key == _ABC_STATE and _ABC_STATE in old.__dict__:
+            continue  # keeps ``Old.register(Virtual)`` made by the notebook or other modules
         type.__setattr__(old, key, _class_attribute(old, key, value, reconciler))
-    if isinstance(old, abc.ABCMeta) and sys.version_info >= (3, 10):
+    if isinstance(old, abc.ABCMeta):
+        cast(Any, old)._abc_caches_clear()  # isinstance answers cached for the old body
         abc.update_abstractmethods(cast(Any, old))
     return None
 

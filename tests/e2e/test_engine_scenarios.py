@@ -1017,6 +1017,68 @@ CLASSES = [
         },
     ),
     Scenario(
+        "abc-keeps-virtual-subclasses-registered-in-the-notebook",
+        before={"mod.py": "import abc\nclass Shape(abc.ABC):\n    pass\n"},
+        cells=["import mod", "class Mine:\n    pass\n", "mod.Shape.register(Mine)"],
+        after={"mod.py": "import abc\nclass Shape(abc.ABC):\n    SIDES = 0\n"},
+        expect={"isinstance(Mine(), mod.Shape)": "True", "mod.Shape.SIDES": "0"},
+    ),
+    Scenario(
+        "notebook-subclass-of-module-class-sees-new-methods",
+        before={"mod.py": "class Base:\n    def greet(self):\n        return 'old'\n"},
+        cells=["import mod", "class Mine(mod.Base):\n    pass\n", "mine = Mine()"],
+        after={"mod.py": "class Base:\n    def greet(self):\n        return 'new'\n"},
+        expect={"mine.greet()": "'new'", "issubclass(Mine, mod.Base)": "True"},
+    ),
+    Scenario(
+        "lru-cache-on-a-method-forgets-old-results",
+        before={
+            "mod.py": """\
+            import functools
+            class K:
+                @functools.lru_cache
+                def twice(self, x):
+                    return x * 2
+            """
+        },
+        cells=["from mod import K", "k = K()", "k.twice(4)"],
+        after={
+            "mod.py": """\
+            import functools
+            class K:
+                @functools.lru_cache
+                def twice(self, x):
+                    return x + x + 1
+            """
+        },
+        expect={"k.twice(4)": "9"},
+    ),
+    Scenario(
+        "generic-class-keeps-identity",
+        before={
+            "mod.py": """\
+            from typing import Generic, TypeVar
+            T = TypeVar('T')
+            class Box(Generic[T]):
+                def __init__(self, item: T):
+                    self.item = item
+            """
+        },
+        cells=["from mod import Box", "box = Box[int](1)"],
+        after={
+            "mod.py": """\
+            from typing import Generic, TypeVar
+            T = TypeVar('T')
+            class Box(Generic[T]):
+                def __init__(self, item: T):
+                    self.item = item
+                def get(self) -> T:
+                    return self.item
+            """
+        },
+        expect={"box.get()": "1", "type(box) is Box": "True", "Box[str]('s').get()": "'s'"},
+    ),
+    Scenario(
         "metaclass-change-loses-identity-and-says-so",
         before={"mod.py": "class K:\n    def m(self):\n        return 'old'\n"},
         cells=["import mod", "k = mod.K()"],
@@ -1106,6 +1168,13 @@ ENUMS = [
             "Color.BLUE.value": "3",
             "Color is __import__('mod').Color": "True",
         },
+    ),
+    Scenario(
+        "enum-member-value-changed-keeps-identity",
+        before={"mod.py": "import enum\nclass Color(enum.Enum):\n    RED = 1\n"},
+        cells=["from mod import Color", "red = Color.RED"],
+        after={"mod.py": "import enum\nclass Color(enum.Enum):\n    RED = 'red'\n"},
+        expect={"red is Color('red')": "True", "red.value": "'red'", "red is Color.RED": "True"},
     ),
     Scenario(
         "enum-used-as-dict-key-still-found",

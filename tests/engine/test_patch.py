@@ -271,6 +271,22 @@ def test_another_modules_class_is_never_rewritten(module: ModuleType) -> None:
     assert collections.OrderedDict.__name__ == "OrderedDict"
 
 
+def test_abc_keeps_virtual_subclasses_registered_before(module: ModuleType) -> None:
+    source = "import abc\nclass Shape(abc.ABC):\n    @abc.abstractmethod\n    def area(self): ...\n"
+    old = define(module, source)["Shape"]
+
+    class Virtual:
+        pass
+
+    old.register(Virtual)
+    new = define(module, source + "    def twice(self):\n        return 2 * self.area()\n")["Shape"]
+
+    reason, _, _ = transplant(old, new)
+
+    assert reason is None
+    assert isinstance(Virtual(), old) and hasattr(old, "twice")
+
+
 # --- enums ----------------------------------------------------------------------------------
 
 
