@@ -19,14 +19,16 @@ from ipykernel.ipkernel import IPythonKernel
 from traitlets import Bool, CaselessStrEnum, List, Unicode, validate
 
 from . import __version__
-from .engine import Reloader, ReloadFailed, Report, UserCodePolicy
+from .engine import Reloader, Report, UserCodePolicy
 from .magics import ReloadKernelMagics, switch_off_ipython_autoreload
 from .messages import (
     AUTORELOAD_NOTE,
+    INTERRUPTED_SUMMARY,
     LastReload,
     ReloadState,
     Status,
     Verbosity,
+    interrupted_lines,
     refusal_lines,
     refusal_summary,
     render,
@@ -116,23 +118,40 @@ class ReloadKernel(IPythonKernel):
     # --- around each cell -----------------------------------------------------------------
 
     def _before_cell(self, code: str, store_history: bool) -> dict[str, Any] | None:
-        """The reload step. Returns the error reply when strict mode refuses the cell."""
+        """The reload step. Returns an error reply when the cell must not run."""
         try:
-            self._keep_ipython_autoreload_off()
-            if not self.enabled:
-                return None
-            report = self._reload(cell=self.execution_count)
-            failures = self.reloader.failures
-            if self.strict and failures and not _is_control_cell(code):
-                self._show(dataclasses.replace(report, failed=[]))
-                return self._refuse(code, store_history, failures)
-            self._show(report)
+            return self._reload_step(code, store_history)
         except KeyboardInterrupt:
-            _say("↻ reload interrupted; modules keep their previous version\n")
+            return self._interrupted(code, store_history)
         except Exception as error:  # a bug in the reloader must never cost the user a cell
             self.log.exception("reload step failed")
             _say(f"⚠ the reloader failed ({error!r}); running the cell anyway\n")
+            return None
+
+    def _reload_step(self, code: str, store_history: bool) -> dict[str, Any] | None:
+        self._keep_ipython_autoreload_off()
+        if not self.enabled:
+            return None
+        report = self._reload(cell=self.execution_count)
+        failures = self.reloader.failures
+        if self.strict and failures and not _is_control_cell(code):
+            self._show(dataclasses.replace(report, failed=[]))  # the error below says those
+            error = ReloadError(refusal_summary(failures))
+            return self._cell_not_run(code, store_history, error, refusal_lines(failures))
+        self._show(report)
         return None
+
+    def _interrupted(self, code: str, store_history: bool) -> dict[str, Any]:
+        """Interrupted in the reload step: the cell stops, as if interrupted while running.
+
+        (The engine has put back the module it was loading.) Like any interrupted cell, the
+        reply is an error, so "Run All" stops here too.
+        """
+        error = KeyboardInterrupt(INTERRUPTED_SUMMARY)
+        try:
+            return self._cell_not_run(code, store_history, error, interrupted_lines())
+        except BaseException:  # interrupted again while saying so: answer all the same
+            return _error_reply(error, [], self._shell.execution_count - 1)
 
     def _after_cell(self, code: str) -> None:
         try:
@@ -140,7 +159,7 @@ class ReloadKernel(IPythonKernel):
             if self._engine_started:
                 python = self._shell.input_transformer_manager.transform_cell(code)
                 self.reloader.record_cell(python, self._shell.user_ns)
-        except Exception:
+        except (Exception, KeyboardInterrupt):  # the cell's reply must still be sent
             self.log.exception("could not record the cell's imports")
 
     def _reload(self, cell: int | None) -> Report:
@@ -158,28 +177,18 @@ class ReloadKernel(IPythonKernel):
         if text:
             _say(text)
 
-    def _refuse(
-        self, code: str, store_history: bool, failures: list[ReloadFailed]
+    def _cell_not_run(
+        self, code: str, store_history: bool, error: BaseException, traceback: list[str]
     ) -> dict[str, Any]:
-        """Strict mode: show the failures as the cell's error and do not run it."""
+        """Show ``error`` as the cell's error output and reply without running the cell."""
         shell = self._shell
-        error = ReloadError(refusal_summary(failures))
-        traceback = refusal_lines(failures)
         # The shell's own error display: an `error` output, like any failed cell's.
-        shell._showtraceback(ReloadError, error, traceback)
+        shell._showtraceback(type(error), error, traceback)
         if store_history:  # like a cell that raised: it keeps its number and its history
             if shell.history_manager is not None:
                 shell.history_manager.store_inputs(shell.execution_count, code, code)
             shell.execution_count += 1
-        return {
-            "status": "error",
-            "ename": ReloadError.__name__,
-            "evalue": str(error),
-            "traceback": traceback,
-            "execution_count": shell.execution_count - 1,
-            "user_expressions": {},
-            "payload": [],
-        }
+        return _error_reply(error, traceback, shell.execution_count - 1)
 
     def _keep_ipython_autoreload_off(self) -> None:
         """While this kernel reloads, IPython's autoreload would reload everything twice."""
@@ -249,6 +258,20 @@ def module_names(items: Iterable[str]) -> list[str]:
             if name and name not in names:
                 names.append(name)
     return names
+
+
+def _error_reply(
+    error: BaseException, traceback: list[str], execution_count: int
+) -> dict[str, Any]:
+    return {
+        "status": "error",
+        "ename": type(error).__name__,
+        "evalue": str(error),
+        "traceback": traceback,
+        "execution_count": execution_count,
+        "user_expressions": {},
+        "payload": [],
+    }
 
 
 def _say(text: str) -> None:

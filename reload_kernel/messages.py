@@ -151,6 +151,17 @@ def refusal_lines(failures: Sequence[ReloadFailed]) -> list[str]:
     return lines
 
 
+INTERRUPTED_SUMMARY = "interrupted while reloading; this cell was not run"
+
+
+def interrupted_lines() -> list[str]:
+    """The error shown when the user interrupts the reload step."""
+    return [
+        f"KeyboardInterrupt: {INTERRUPTED_SUMMARY}",
+        "The module being reloaded keeps its previous version; edits load before the next cell.",
+    ]
+
+
 # --- %reload_kernel status ----------------------------------------------------------------
 
 

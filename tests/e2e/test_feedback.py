@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from .harness import Notebook
+from .harness import CELL_TIMEOUT, Notebook
 
 StartKernel = Callable[..., Notebook]
 
@@ -242,3 +242,54 @@ def test_silent_request_does_not_reload_and_the_next_cell_does(notebook: Noteboo
     assert silent.output_types == []
     assert cell.stderr == "↻ reloaded foo_file (bar)\n"
     assert cell.result == "(1, 2)"
+
+
+# --- interrupting the reload step ---------------------------------------------------------
+
+SLOW_MODULE = """\
+import pathlib
+import time
+
+VALUE = {value}
+if pathlib.Path("slow.flag").exists():
+    print("reloading slowly", flush=True)
+    time.sleep(120)
+"""
+
+
+def test_interrupt_during_the_reload_stops_the_cell_and_the_edit_loads_next_time(
+    notebook: Notebook,
+) -> None:
+    notebook.write("slow.py", SLOW_MODULE.format(value=1))
+    notebook.run("import slow").check()
+    notebook.write("slow.flag", "")
+    notebook.write("slow.py", SLOW_MODULE.format(value=2))
+
+    msg_id = notebook.client.execute("ran = True")
+    outputs = []
+    while True:  # wait until the module's top level runs inside the reload step
+        message = notebook.client.get_iopub_msg(timeout=CELL_TIMEOUT)
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        outputs.append(message)
+        if message["msg_type"] == "stream" and "reloading slowly" in message["content"]["text"]:
+            break
+    notebook.manager.interrupt_kernel()
+    reply = notebook.client.get_shell_msg(timeout=CELL_TIMEOUT)
+    while (
+        outputs[-1]["msg_type"] != "status" or outputs[-1]["content"]["execution_state"] != "idle"
+    ):
+        message = notebook.client.get_iopub_msg(timeout=CELL_TIMEOUT)
+        if message["parent_header"].get("msg_id") == msg_id:
+            outputs.append(message)
+    (notebook.workdir / "slow.flag").unlink()
+
+    errors = [message["content"] for message in outputs if message["msg_type"] == "error"]
+    assert reply["content"]["status"] == "error"
+    assert reply["content"]["ename"] == "KeyboardInterrupt"
+    assert [(error["ename"], error["evalue"]) for error in errors] == [
+        ("KeyboardInterrupt", "interrupted while reloading; this cell was not run")
+    ]
+    after = notebook.run("'ran' in dir(), slow.VALUE").check()
+    assert after.stderr == "↻ reloaded slow\n"
+    assert after.result == "(False, 2)"
