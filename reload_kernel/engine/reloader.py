@@ -440,11 +440,12 @@ class Reloader:
         try:
             with self._guard.interruptible():
                 compiled = compile_snapshot(name, snapshot)
-            kind, functions = classify_edit(self._shape(name), shape_of(compiled.tree))
+            shape = shape_of(compiled.tree)
+            kind, functions = classify_edit(self._shape(name), shape)
             patchable = not triggers and kind is not EditKind.TOP_LEVEL
             if patchable and patch_bodies(module, compiled, undo):
                 mode = ReloadMode.COSMETIC if kind is EditKind.COSMETIC else ReloadMode.PATCHED
-                self._commit(name, compiled, report, mode, functions, triggers)
+                self._commit(name, compiled, shape, report, mode, functions, triggers)
                 return set(), previous
             with self._guard.interruptible():
                 outcome = rerun(module, compiled, undo)
@@ -465,7 +466,7 @@ class Reloader:
             return None
         for qualname, reason in outcome.identity_lost:
             report.identity_lost.append(IdentityLost(name, qualname, reason))
-        self._commit(name, compiled, report, ReloadMode.RERUN, functions, triggers)
+        self._commit(name, compiled, shape, report, ReloadMode.RERUN, functions, triggers)
         return outcome.changed_names, previous
 
     def _fail(
@@ -521,6 +522,7 @@ class Reloader:
         self,
         name: str,
         compiled: CompiledSource,
+        shape: ModuleShape,
         report: Report,
         mode: ReloadMode,
         functions: list[str],
@@ -529,7 +531,7 @@ class Reloader:
         snapshot = compiled.snapshot
         self._files[name].mark_loaded(snapshot)
         self._failures.pop(name, None)
-        self._shapes[name] = shape_of(compiled.tree)
+        self._shapes[name] = shape
         self._dependencies.pop(name, None)
         # Pin the source that is now running, so tracebacks show its lines even before the
         # file's mtime moves on (linecache never re-checks entries whose mtime is None).
