@@ -410,8 +410,8 @@ class Reloader:
             if changed is None:
                 continue  # not loaded in this step
             runs_rerun_code = RUNS_CODE in names and target in batch.rerun
-            star_changed = STAR in names and bool(
-                changed & _star_names(sys.modules.get(target), batch.previous_values[target])
+            star_changed = STAR in names and _star_import_changed(
+                sys.modules.get(target), changed, batch.previous_values[target]
             )
             if runs_rerun_code or star_changed or names & changed:
                 triggers.append(target)
@@ -575,6 +575,15 @@ class _Batch:
     """Each module loaded: its namespace before."""
     rerun: set[str] = field(default_factory=set)
     """Modules whose top level ran again."""
+
+
+def _star_import_changed(
+    module: ModuleType | None, changed: set[str], previous: dict[str, Any]
+) -> bool:
+    """Whether ``from module import *`` now binds other names or other objects."""
+    if "__all__" in changed and getattr(module, "__all__", None) != previous.get("__all__"):
+        return True  # e.g. a name that existed all along is exported now
+    return bool(changed & _star_names(module, previous))
 
 
 def _star_names(module: ModuleType | None, previous: dict[str, Any]) -> set[str]:

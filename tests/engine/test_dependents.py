@@ -169,6 +169,57 @@ def test_package_reexport_reaches_importers_of_the_package(workspace: Workspace)
     assert reloaded_modules(report, workspace) == [f"{pkg}.core", pkg, user]
 
 
+def test_star_importer_follows_a_change_of_all_alone(workspace: Workspace) -> None:
+    """``__all__`` now exports a name that existed all along, unchanged: a fresh
+    ``from a import *`` would bind it."""
+    a, b = workspace.name("a"), workspace.name("b")
+    workspace.write("a.py", "__all__ = ['X']\nX = 1\nY = 2\n")
+    workspace.write("b.py", f"from {a} import *\n")
+    workspace.import_("b")
+    assert not hasattr(module(b), "Y")
+
+    workspace.write("a.py", "__all__ = ['X', 'Y']\nX = 1\nY = 2\n")
+    report = workspace.reload()
+
+    assert_clean(report)
+    assert module(b).Y == 2
+
+
+def test_star_import_through_a_package_reaches_the_notebook(workspace: Workspace) -> None:
+    pkg = workspace.name("pkg")
+    workspace.write("pkg/__init__.py", "from .core import *\n")
+    workspace.write("pkg/core.py", "LIMIT = 1\n")
+    workspace.import_("pkg")
+    notebook = workspace.user_ns
+    exec(f"from {pkg} import *", notebook)
+    workspace.reloader.record_cell(f"from {pkg} import *", notebook)
+
+    workspace.write("pkg/core.py", "LIMIT = 2\nADDED = 'new'\n")
+    report = workspace.reload()
+
+    assert_clean(report)
+    assert (notebook["LIMIT"], notebook["ADDED"]) == (2, "new")
+    assert sorted(report.rebound) == ["ADDED", "LIMIT"]
+
+
+def test_monkeypatch_of_a_module_is_applied_again_after_its_rerun(workspace: Workspace) -> None:
+    """b sets ``a.HOOK`` at import; a's re-run puts its own default back: b must run again."""
+    a, b = workspace.name("a"), workspace.name("b")
+    workspace.write("a.py", "def HOOK():\n    return 'default'\ndef call():\n    return HOOK()\n")
+    workspace.write("b.py", f"import {a}\ndef mine():\n    return 'patched'\n{a}.HOOK = mine\n")
+    workspace.import_("b")
+    assert module(a).call() == "patched"
+
+    workspace.write(
+        "a.py", "VERSION = 2\ndef HOOK():\n    return 'default'\ndef call():\n    return HOOK()\n"
+    )
+    report = workspace.reload()
+
+    assert_clean(report)
+    assert module(a).call() == "patched"
+    assert reloaded_modules(report, workspace) == [a, b]
+
+
 # --- import cycles ----------------------------------------------------------------------------
 
 
