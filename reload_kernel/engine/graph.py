@@ -65,9 +65,11 @@ def import_edges(
 
     ``package`` is the module's ``__package__`` (itself for a package ``__init__``), used to
     resolve relative imports. ``is_module`` says which dotted names are modules worth an edge
-    (the reloader passes the modules it tracks); without it every candidate is returned:
-    ``from pkg import sub`` yields an edge to ``pkg`` and, since ``sub`` may be a submodule,
-    one to ``pkg.sub``, and the caller drops edges to names that are not modules.
+    (e.g. the modules a reloader tracks); without it every candidate is returned and the
+    caller drops edges to names that are not modules: ``from pkg import sub`` yields an edge
+    to ``pkg`` and, since ``sub`` may be a submodule, one to ``pkg.sub``; a call of
+    ``pkg.sub.f()`` marks both ``pkg.sub`` and ``pkg`` with ``RUNS_CODE``, as either may own
+    ``f`` (with ``is_module``, only the longest that is a module).
     """
     uses = _ImportTimeUses(package, is_module)
     try:
@@ -211,21 +213,29 @@ class _ImportTimeUses(ast.NodeVisitor):
             return
         parts = origin.parts + attributes
         self._read_along(parts, origin.module_parts)
-        if (
-            len(parts) > origin.module_parts
-            and self._is_module
-            and self._is_module(".".join(parts))
-        ):
+        if len(parts) > origin.module_parts and self._might_be_module(parts, origin.module_parts):
             self._use(".".join(parts), RUNS_CODE)  # a submodule object, handed to other code
 
     # --- code run at import time ----------------------------------------------------------
 
     def visit_Call(self, node: ast.Call) -> None:
-        self._called(node.func)
-        self.generic_visit(node)
+        self._visit_callee(node.func)
+        for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
+            self.visit(argument)
+
+    def _visit_callee(self, callee: ast.expr) -> None:
+        """``callee`` is called (or used as a decorator or base class) at import time: what it
+        reads, and whose code it runs. (Being called is no handing over of a module object.)"""
+        self._called(callee)
+        root, attributes = _attribute_chain(callee)
+        origin = self._origins.get(root.id) if root is not None else None
+        if origin is None:
+            self.visit(callee)
+        elif attributes:
+            self._read_along(origin.parts + attributes, origin.module_parts)
 
     def _called(self, callee: ast.expr) -> None:
-        """``callee`` is called (or used as a decorator or base class) at import time."""
+        """Record whose code calling ``callee`` runs."""
         root, attributes = _callee_root(callee)
         if root is None:
             return
@@ -260,8 +270,7 @@ class _ImportTimeUses(ast.NodeVisitor):
     def _define_function(self, node: FunctionNode) -> None:
         """A ``def`` evaluates its decorators, defaults and annotations; the body runs later."""
         for decorator in node.decorator_list:
-            self._called(decorator)
-            self.visit(decorator)
+            self._visit_callee(decorator)
         self._visit_signature(node.args)
         if node.returns is not None:
             self.visit(node.returns)
@@ -285,11 +294,9 @@ class _ImportTimeUses(ast.NodeVisitor):
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         # Creating a subclass runs its bases' metaclass and ``__init_subclass__``.
         for base in [*node.bases, *(keyword.value for keyword in node.keywords)]:
-            self._called(base)
-            self.visit(base)
+            self._visit_callee(base)
         for decorator in node.decorator_list:
-            self._called(decorator)
-            self.visit(decorator)
+            self._visit_callee(decorator)
         # Names bound in the class body are class attributes: they vanish from scope after it.
         origins, in_class = dict(self._origins), self._in_class
         self._in_class = True

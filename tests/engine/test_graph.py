@@ -166,6 +166,13 @@ def test_without_known_modules_every_candidate_is_an_edge() -> None:
     assert targets == {"pkg", "pkg.sub", "pkg.helper"}
 
 
+def test_without_known_modules_a_call_marks_every_module_that_may_own_the_callee() -> None:
+    tree = ast.parse("import pkg.sub\nT = pkg.sub.build()")
+    runs_code = {edge.target for edge in import_edges(tree, "m", "") if RUNS_CODE in edge.names}
+    assert {"pkg", "pkg.sub"} <= runs_code
+    assert "pkg.sub.build" not in runs_code
+
+
 def test_edges_name_the_importer() -> None:
     tree = ast.parse("from a import X")
     assert import_edges(tree, "m", "", KNOWN_MODULES.__contains__) == [ImportEdge("m", "a", ("X",))]
