@@ -668,3 +668,25 @@ def test_hundreds_of_modules_rewritten_at_once_reload_in_one_ordered_batch(
     assert top.VERSION == top.OTHER_VERSION == 2
     total = top.TOTAL  # one per layer, summed up the chain of imports
     assert total == project.layers
+
+
+def test_one_broken_module_in_a_big_batch_stops_no_other(
+    workspace: Workspace, log: ExecutionLog
+) -> None:
+    """The modules importing the broken one still load, on its previous version."""
+    project = LayeredProject(workspace, log, layers=4, width=10)
+    project.write_all(version=1)
+    project.import_top_layer()
+    broken = workspace.name(project.stem(1, 3))
+
+    project.write_all(version=2)
+    workspace.write(f"{project.stem(1, 3)}.py", "VERSION = (\n")
+    report = workspace.reload()
+
+    assert [failure.module for failure in report.failed] == [broken]
+    assert sorted(reloaded_modules(report, workspace)) == sorted(
+        name for name in project.all_names() if name != broken
+    )
+    assert module(broken).VERSION == 1
+    importer = module(workspace.name(project.stem(2, 2)))  # imports (1, 2) and (1, 3)
+    assert (importer.VERSION, importer.OTHER_VERSION) == (2, 1)
