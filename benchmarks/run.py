@@ -1,0 +1,564 @@
+"""Benchmark: plain ipykernel vs ipykernel + ``%autoreload 2`` vs reload_kernel, side by side.
+
+    python benchmarks/run.py            # the full run (needs the ``bench`` extra: ~10 minutes)
+    python benchmarks/run.py --quick    # a smoke-size run, standard library only (~1 minute)
+
+Every figure is measured through jupyter_client as a frontend sees it: the time from sending an
+execute request to receiving its reply. Kernels of the three kinds run at once, and samples are
+taken interleaved (plain, autoreload, reload_kernel, plain, …) so that the machine's load
+drifts over all three alike. Medians are reported.
+
+Scales: a scientific stack (numpy, pandas, scipy, sympy, matplotlib) plus 200 user modules;
+20,000 generated user modules; a heap of 1,000,000 live objects. Every edit a kernel reloads is
+checked (the cell after it must see the new value); the run fails if reload_kernel misses one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kernels import JupyterHome, Kernel, KernelKind, kernel_kinds
+from workload import (
+    SCIENTIFIC_STACK,
+    STDLIB_STACK,
+    import_cell,
+    set_version,
+    user_module_path,
+    write_heap_module,
+    write_many_modules,
+    write_user_package,
+)
+
+PLAIN, AUTORELOAD, RELOAD_KERNEL = "plain", "autoreload", "reload_kernel"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    start_rounds: int
+    stack: list[str]
+    user_modules: int
+    idle_rounds: int
+    edit_rounds: int
+    bulk_modules: int
+    bulk_rounds: int
+    many_modules: int
+    many_rounds: int
+    heap_objects: int
+    heap_reloads: int
+    memory_reloads: int
+
+
+FULL = Sizes(
+    start_rounds=5,
+    stack=SCIENTIFIC_STACK,
+    user_modules=200,
+    idle_rounds=200,
+    edit_rounds=40,
+    bulk_modules=200,
+    bulk_rounds=5,
+    many_modules=20_000,
+    many_rounds=60,
+    heap_objects=1_000_000,
+    heap_reloads=50,
+    memory_reloads=1_000,
+)
+
+QUICK = Sizes(
+    start_rounds=1,
+    stack=STDLIB_STACK,
+    user_modules=20,
+    idle_rounds=15,
+    edit_rounds=4,
+    bulk_modules=20,
+    bulk_rounds=1,
+    many_modules=400,
+    many_rounds=5,
+    heap_objects=10_000,
+    heap_reloads=4,
+    memory_reloads=20,
+)
+
+
+@dataclass
+class Results:
+    """Samples in seconds (or bytes) per measure and kernel kind, plus facts to print."""
+
+    samples: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    facts: dict[str, dict[str, object]] = field(default_factory=dict)
+    missed_edits: dict[str, int] = field(default_factory=dict)
+
+    def add(self, measure: str, kind: str, value: float) -> None:
+        self.samples.setdefault(measure, {}).setdefault(kind, []).append(value)
+
+    def fact(self, measure: str, kind: str, value: object) -> None:
+        self.facts.setdefault(measure, {})[kind] = value
+
+    def missed(self, kind: str, count: int = 1) -> None:
+        self.missed_edits[kind] = self.missed_edits.get(kind, 0) + count
+
+    def median(self, measure: str, kind: str) -> float | None:
+        values = self.samples.get(measure, {}).get(kind)
+        return statistics.median(values) if values else None
+
+
+def progress(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
+# --- running kernels side by side -------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, sizes: Sizes, kinds: list[KernelKind], root: Path) -> None:
+        self.sizes = sizes
+        self.kinds = kinds
+        self.root = root
+        self.results = Results()
+
+    def start_all(self, scale: str) -> dict[str, Kernel]:
+        kernels = {}
+        for kind in self.kinds:
+            kernel = Kernel(kind, self.root / scale / kind.name)
+            kernel.start()
+            kernels[kind.name] = kernel
+        return kernels
+
+    @staticmethod
+    def stop_all(kernels: dict[str, Kernel]) -> None:
+        for kernel in kernels.values():
+            kernel.stop()
+
+    def interleaved(
+        self,
+        kernels: dict[str, Kernel],
+        rounds: int,
+        measure: str,
+        before_cell: Callable[[str, Kernel, int], None] | None = None,
+        after_cell: Callable[[str, Kernel, int], None] | None = None,
+        code: str = "pass",
+    ) -> None:
+        """``rounds`` times: for each kernel in turn, prepare, time one cell, check."""
+        for round_index in range(rounds):
+            for name, kernel in kernels.items():
+                if before_cell is not None:
+                    before_cell(name, kernel, round_index)
+                result = kernel.run(code)
+                if result.status != "ok":
+                    raise RuntimeError(f"{name}: timed cell failed: {result.error}")
+                self.results.add(measure, name, result.seconds)
+                if after_cell is not None:
+                    after_cell(name, kernel, round_index)
+
+    def count_modules(self, kernels: dict[str, Kernel], measure: str) -> None:
+        for name, kernel in kernels.items():
+            self.results.fact(measure, name, kernel.value("len(__import__('sys').modules)"))
+
+    # --- start-up -------------------------------------------------------------------------
+
+    def startup(self) -> None:
+        progress("kernel start to first reply")
+        for round_index in range(self.sizes.start_rounds):
+            for kind in self.kinds:
+                kernel = Kernel(kind, self.root / "start" / f"{kind.name}-{round_index}")
+                try:
+                    self.results.add("start", kind.name, kernel.start())
+                finally:
+                    kernel.stop()
+
+    # --- scientific stack + user package ---------------------------------------------------
+
+    def stack(self) -> None:
+        progress(f"stack: {', '.join(self.sizes.stack)} + {self.sizes.user_modules} user modules")
+        kernels = self.start_all("stack")
+        try:
+            user_names = {}
+            for name, kernel in kernels.items():
+                user_names[name] = write_user_package(kernel.workdir, self.sizes.user_modules)
+                kernel.check(import_cell(self.sizes.stack + user_names[name]), timeout=900)
+            self.count_modules(kernels, "idle (stack)")
+            progress("stack: idle cells")
+            self.interleaved(kernels, self.sizes.idle_rounds, "idle (stack)")
+            self.in_process_idle_cost(kernels)
+            self.edit_one(kernels)
+            self.bulk_edit(kernels)
+            self.memory(kernels)
+        finally:
+            self.stop_all(kernels)
+
+    def in_process_idle_cost(self, kernels: dict[str, Kernel]) -> None:
+        """The reload check alone, timed inside the kernel (no messaging noise)."""
+        probes = {
+            AUTORELOAD: (
+                "_m = get_ipython().magics_manager.registry['AutoreloadMagics']\n"
+                "_check = lambda: _m._reloader.check()\n"
+            ),
+            RELOAD_KERNEL: "_check = lambda: get_ipython().kernel.reloader.reload({})\n",
+        }
+        for name, setup in probes.items():
+            if name in kernels:
+                kernels[name].check(setup + "import timeit as _t\n")
+                seconds = kernels[name].value(
+                    "sorted(_t.repeat(_check, number=20, repeat=15))[7] / 20"
+                )
+                self.results.add("in-process check (stack)", name, seconds)
+
+    def edit_one(self, kernels: dict[str, Kernel]) -> None:
+        progress("stack: one module edited before each cell")
+        index = min(7, self.sizes.user_modules - 1)
+        module = f"userpkg.mod_{index:03d}"
+        kernel = kernels[RELOAD_KERNEL]
+        source_path = user_module_path(kernel.workdir, index)
+        # What a fresh import of the module costs: read, compile, run (in a throwaway module).
+        kernel.check(
+            "import sys as _sys, timeit as _timeit, types as _types\n"
+            f"def _run_once(path={str(source_path)!r}):\n"
+            "    module = _types.ModuleType('userpkg._probe')\n"
+            "    module.__package__ = 'userpkg'\n"
+            "    _sys.modules['userpkg._probe'] = module\n"
+            "    with open(path, 'rb') as source:\n"
+            "        exec(compile(source.read(), path, 'exec'), module.__dict__)\n"
+            "    del _sys.modules['userpkg._probe']\n"
+        )
+        own_time = kernel.value("min(_timeit.repeat(_run_once, number=1, repeat=20))")
+        self.results.fact("module's own run", RELOAD_KERNEL, own_time)
+
+        def edit(name: str, running: Kernel, round_index: int) -> None:
+            set_version(user_module_path(running.workdir, index), 1000 + round_index)
+
+        def verify(name: str, running: Kernel, round_index: int) -> None:
+            if (
+                name != PLAIN
+                and running.value(f"__import__('sys').modules[{module!r}].VERSION")
+                != 1000 + round_index
+            ):
+                self.results.missed(name)
+
+        self.interleaved(kernels, self.sizes.edit_rounds, "one edit (stack)", edit, verify)
+
+    def bulk_edit(self, kernels: dict[str, Kernel]) -> None:
+        count = self.sizes.bulk_modules
+        progress(f"stack: {count} modules rewritten before one cell")
+        reloading = {name: kernel for name, kernel in kernels.items() if name != PLAIN}
+
+        def edit_all(name: str, running: Kernel, round_index: int) -> None:
+            for index in range(min(count, self.sizes.user_modules)):
+                set_version(user_module_path(running.workdir, index), 5000 + round_index)
+
+        def verify(name: str, running: Kernel, round_index: int) -> None:
+            versions = running.value(
+                "[__import__('sys').modules[f'userpkg.mod_{i:03d}'].VERSION "
+                f"for i in range({min(count, self.sizes.user_modules)})]"
+            )
+            self.results.missed(name, sum(v != 5000 + round_index for v in versions))
+
+        self.interleaved(reloading, self.sizes.bulk_rounds, "bulk edit (stack)", edit_all, verify)
+
+    def memory(self, kernels: dict[str, Kernel]) -> None:
+        count = self.sizes.memory_reloads
+        progress(f"stack: memory over {count} reloads of one module")
+        reloading = {name: kernel for name, kernel in kernels.items() if name != PLAIN}
+        warm = max(count // 10, 1)
+
+        def edit(name: str, running: Kernel, round_index: int) -> None:
+            set_version(user_module_path(running.workdir, 1), 20_000 + round_index)
+
+        def measure(name: str, running: Kernel, round_index: int) -> None:
+            if round_index + 1 in (warm, count):
+                running.check("import gc as _gc; _gc.collect()")
+                self.results.add(f"rss after reloads {round_index + 1}", name, running.rss_bytes())
+
+        self.interleaved(reloading, count, "memory reloads", edit, measure)
+        for name in reloading:
+            first = self.results.median(f"rss after reloads {warm}", name) or 0
+            last = self.results.median(f"rss after reloads {count}", name) or 0
+            self.results.fact("memory growth", name, last - first)
+
+    # --- 20,000 user modules ---------------------------------------------------------------
+
+    def many(self) -> None:
+        count = self.sizes.many_modules
+        progress(f"{count} user modules: writing and importing")
+        shared = self.root / "many-modules"
+        names = write_many_modules(shared, count)
+        kernels = self.start_all("many")
+        try:
+            for kernel in kernels.values():
+                kernel.check(f"import sys; sys.path.insert(0, {str(shared)!r})")
+                kernel.check(import_cell(names), timeout=1800)
+            self.count_modules(kernels, "idle (many)")
+            progress(f"{count} user modules: idle cells")
+            self.interleaved(kernels, self.sizes.many_rounds, "idle (many)")
+        finally:
+            self.stop_all(kernels)
+
+    # --- a big heap --------------------------------------------------------------------------
+
+    def heap(self) -> None:
+        objects = self.sizes.heap_objects
+        progress(f"heap: reloads with an empty heap, then with {objects:,} live objects")
+        kernels = self.start_all("heap")
+        try:
+            for kernel in kernels.values():
+                write_heap_module(kernel.workdir)
+                kernel.check("import heapmod")
+            version = 0
+
+            def edit(name: str, running: Kernel, round_index: int) -> None:
+                set_version(running.workdir / "heapmod.py", version + round_index)
+
+            def verify(name: str, running: Kernel, round_index: int) -> None:
+                seen = running.value("heapmod.Point(0).norm()")
+                if name != PLAIN and seen != version + round_index:
+                    self.results.missed(name)
+
+            rounds = max(self.sizes.heap_reloads // 5, 2)
+            self.interleaved(kernels, rounds, "reload, small heap", edit, verify)
+            version = 100
+            for kernel in kernels.values():
+                kernel.check(
+                    f"objects = [heapmod.Point(i) for i in range({objects})]\n"
+                    "import gc; gc.collect()"
+                )
+            reloads = self.sizes.heap_reloads
+            self.interleaved(kernels, reloads, "reload, big heap", edit, verify)
+        finally:
+            self.stop_all(kernels)
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+def milliseconds(value: float | None) -> str:
+    return "–" if value is None else f"{value * 1000:.2f} ms"
+
+
+def row(cells: Iterable[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def report(results: Results, sizes: Sizes, kinds: list[KernelKind]) -> tuple[str, bool]:
+    """The table, and whether every target was met."""
+    names = [kind.name for kind in kinds]
+    lines = [
+        row(
+            [
+                "measure (median)",
+                *[kind.label for kind in kinds],
+                "reload_kernel − plain, paired",
+                "target",
+            ]
+        ),
+        row(["---"] * (len(kinds) + 3)),
+    ]
+    all_met = True
+
+    def line(measure: str, label: str, target: str, limit: float | None) -> None:
+        nonlocal all_met
+        values = [results.median(measure, name) for name in names]
+        overhead = paired_difference(results, measure)
+        verdict = ""
+        if limit is not None and overhead is not None:
+            met = overhead <= limit
+            all_met &= met
+            verdict = " ✓" if met else " ✗"
+        delta = "–" if overhead is None else f"{overhead * 1000:+.2f} ms"
+        lines.append(row([label, *[milliseconds(v) for v in values], delta, target + verdict]))
+
+    stack_modules = results.facts.get("idle (stack)", {})
+    many_modules = results.facts.get("idle (many)", {})
+    own = results.facts.get("module's own run", {}).get(RELOAD_KERNEL)
+    line("start", "kernel start → first reply", "≤ +100 ms", 0.100)
+    line(
+        "idle (stack)",
+        f"`pass` cell, stack + {sizes.user_modules} user modules "
+        f"({_modules(stack_modules)} modules)",
+        "≤ +0.1 ms",
+        0.0001,
+    )
+    line(
+        "in-process check (stack)",
+        "  the per-cell check alone, inside the kernel",
+        "",
+        None,
+    )
+    edit_limit = None if own is None else float(own) + 0.001  # type: ignore[arg-type]
+    line(
+        "one edit (stack)",
+        "cell after 1 module edited (its own run: "
+        + ("?" if own is None else f"{float(own) * 1000:.2f} ms")  # type: ignore[arg-type]
+        + ")",
+        "≤ +own run +1 ms",
+        edit_limit,
+    )
+    line("bulk edit (stack)", f"cell after {sizes.bulk_modules} modules rewritten", "≪ 1 s", None)
+    line(
+        "idle (many)",
+        f"`pass` cell, {sizes.many_modules:,} user modules ({_modules(many_modules)} modules)",
+        "≤ +0.5 ms",
+        0.0005,
+    )
+    line("reload, small heap", "cell reloading a class, empty heap", "", None)
+    line(
+        "reload, big heap",
+        f"cell reloading a class, {sizes.heap_objects:,} live objects",
+        "= small heap",
+        None,
+    )
+    lines.append(_heap_trend(results, names))
+    lines.append(_memory_row(results, sizes, names))
+    lines.append(
+        row(
+            [
+                "edits missed",
+                *[
+                    str(results.missed_edits.get(name, 0)) if name != PLAIN else "–"
+                    for name in names
+                ],
+                "",
+                "0",
+            ]
+        )
+    )
+    return "\n".join(lines), all_met
+
+
+def paired_difference(results: Results, measure: str) -> float | None:
+    """Median over rounds of (reload_kernel − plain), each pair taken moments apart.
+
+    On a loaded machine the spread of single round trips is far wider than the difference
+    sought; pairing samples of the same round cancels most of the drift.
+    """
+    by_kind = results.samples.get(measure, {})
+    plain, ours = by_kind.get(PLAIN), by_kind.get(RELOAD_KERNEL)
+    if not plain or not ours or len(plain) != len(ours):
+        return None
+    return statistics.median(mine - theirs for mine, theirs in zip(ours, plain, strict=True))
+
+
+def _modules(counts: dict[str, object]) -> str:
+    values = sorted({int(value) for value in counts.values()})  # type: ignore[call-overload]
+    return "–" if not values else "–".join(f"{value:,}" for value in (values[0], values[-1]))
+
+
+def _heap_trend(results: Results, names: list[str]) -> str:
+    cells = []
+    for name in names:
+        values = results.samples.get("reload, big heap", {}).get(name, [])
+        if len(values) < 4:
+            cells.append("–")
+            continue
+        fifth = max(len(values) // 5, 2)
+        first, last = statistics.mean(values[:fifth]), statistics.mean(values[-fifth:])
+        cells.append(f"{first * 1000:.1f} → {last * 1000:.1f} ms")
+    return row(["  big heap: first → last reloads (mean of a fifth)", *cells, "", "flat"])
+
+
+def _memory_row(results: Results, sizes: Sizes, names: list[str]) -> str:
+    cells = []
+    for name in names:
+        growth = results.facts.get("memory growth", {}).get(name)
+        cells.append("–" if growth is None else f"{int(growth) / 1e6:+.1f} MB")  # type: ignore[call-overload]
+    warm = max(sizes.memory_reloads // 10, 1)
+    label = f"resident memory, reload {warm} → {sizes.memory_reloads}"
+    return row([label, *cells, "", "flat"])
+
+
+def environment_summary(sizes: Sizes) -> str:
+    def version(package: str) -> str:
+        try:
+            return importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            models = [line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line]
+        cpu = f"{models[0]} ×{len(models)}" if models else cpu
+    except OSError:
+        pass
+    packages = ["ipykernel", "ipython", "jupyter_client", "reload-kernel"]
+    if sizes.stack is SCIENTIFIC_STACK:
+        packages += ["numpy", "pandas", "scipy", "sympy", "matplotlib"]
+    return "\n".join(
+        [
+            f"machine: {cpu}; {platform.system()} {platform.release()}; "
+            f"load average {os.getloadavg()[0]:.1f} at the end",
+            f"python {platform.python_version()}; "
+            + ", ".join(f"{package} {version(package)}" for package in packages),
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="smoke size, standard library only")
+    parser.add_argument("--json", type=Path, help="also write every sample to this file")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=["startup", "stack", "many", "heap"],
+        help="run only these parts",
+    )
+    args = parser.parse_args(argv)
+    sizes = QUICK if args.quick else FULL
+    if sizes.stack is SCIENTIFIC_STACK:
+        _require_stack()
+    kinds = kernel_kinds()
+    home = JupyterHome(kinds)
+    bench = Bench(sizes, kinds, Path(tempfile.mkdtemp(prefix="rk-bench-work-")))
+    parts = {"startup": bench.startup, "stack": bench.stack, "many": bench.many, "heap": bench.heap}
+    started = time.perf_counter()
+    try:
+        for name, part in parts.items():
+            if args.only is None or name in args.only:
+                part()
+    finally:
+        home.cleanup()
+    table, all_met = report(bench.results, sizes, kinds)
+    command = "python benchmarks/run.py" + (" --quick" if args.quick else "")
+    print(f"\n{command}  ({time.perf_counter() - started:.0f} s)")
+    print(environment_summary(sizes))
+    print()
+    print(table)
+    if args.json:
+        args.json.write_text(
+            json.dumps({"samples": bench.results.samples, "facts": bench.results.facts}, indent=1),
+            encoding="utf-8",
+        )
+    missed = bench.results.missed_edits.get(RELOAD_KERNEL, 0)
+    if missed:
+        print(f"\nFAILED: reload_kernel missed {missed} edit(s)", file=sys.stderr)
+        return 1
+    if not all_met:
+        print("\nnote: some timing targets were not met on this run (✗)", file=sys.stderr)
+    return 0
+
+
+def _require_stack() -> None:
+    missing = []
+    for package in ("numpy", "pandas", "scipy", "sympy", "matplotlib"):
+        try:
+            importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            missing.append(package)
+    if missing:
+        sys.exit(
+            f"the full run needs {', '.join(missing)}: pip install -e '.[bench]' "
+            "(or run with --quick)"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
