@@ -149,18 +149,26 @@ def _function_codes(code: CodeType, prefix: str = "") -> Iterator[tuple[str, Cod
         yield from _function_codes(const, qualname + ".<locals>.")
 
 
-def _live_qualname(function: FunctionType) -> str | None:
-    """The qualified name of the definition a live function was made from, or None if unknown.
+def _definition_qualnames(functions: list[FunctionType]) -> list[str | None]:
+    """For each live function, the qualified name of the definition it was made from (or None).
 
-    Taken from its code object, not from ``__qualname__``, which ``functools.wraps`` copies from
-    the wrapped function onto a wrapper. Python 3.10 code objects have no qualified name: there
-    ``__qualname__`` is trusted when it ends in the code's own name.
+    Taken from code objects, not from ``__qualname__``, which ``functools.wraps`` copies from the
+    wrapped function onto a wrapper. Python 3.10 code objects have no qualified name: there a
+    function's ``__qualname__`` is trusted when it ends in its code's own name, and a nested
+    function (a wrapper) is named by finding its code object among the constants of a function
+    already named.
     """
-    code = function.__code__
-    qualname = getattr(code, "co_qualname", None)
-    if qualname is None and function.__qualname__.rpartition(".")[2] == code.co_name:
-        qualname = function.__qualname__
-    return qualname
+    named_codes: dict[int, str] = {}
+    for function in functions:
+        code = function.__code__
+        qualname = getattr(code, "co_qualname", None)
+        if qualname is None and function.__qualname__.rpartition(".")[2] == code.co_name:
+            qualname = function.__qualname__
+        if qualname is not None:
+            named_codes[id(code)] = qualname
+            for nested_qualname, nested in _function_codes(code, qualname + ".<locals>."):
+                named_codes.setdefault(id(nested), nested_qualname)
+    return [named_codes.get(id(function.__code__)) for function in functions]
 
 
 def _live_functions_from_file(
@@ -206,10 +214,11 @@ def _pair_live_functions(
     for qualname, code in _function_codes(compiled.code):
         new_codes.setdefault(qualname, []).append(code)
     live: dict[str, list[FunctionType]] = {}
-    for function in _live_functions_from_file(
-        module.__dict__, module.__name__, compiled.snapshot.path
-    ):
-        live_qualname = _live_qualname(function)
+    functions_from_file = list(
+        _live_functions_from_file(module.__dict__, module.__name__, compiled.snapshot.path)
+    )
+    qualnames = _definition_qualnames(functions_from_file)
+    for function, live_qualname in zip(functions_from_file, qualnames, strict=True):
         if live_qualname is None:
             return None
         live.setdefault(live_qualname, []).append(function)
