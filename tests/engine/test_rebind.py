@@ -307,6 +307,15 @@ def test_body_of_a_cell_magic_is_read_only_when_it_runs_as_the_cell(
     assert notebook.reload(LIMIT=2000) == (["LIMIT"] if bound else [])
 
 
+def test_cell_with_top_level_await_records_its_imports(notebook: Notebook) -> None:
+    """IPython runs ``await`` at a cell's top level; the cell is still read."""
+    notebook.ns["LIMIT"] = notebook.module.LIMIT  # what running the cell did
+    cell = f"from {notebook.module.__name__} import LIMIT\nawait something()\n"
+    notebook.bindings.record_cell(cell, notebook.ns)
+
+    assert notebook.reload(LIMIT=2000) == ["LIMIT"]
+
+
 def test_cell_that_is_not_python_records_nothing(notebook: Notebook) -> None:
     notebook.run("from MOD import LIMIT")
     notebook.bindings.record_cell("this is not python", notebook.ns)
