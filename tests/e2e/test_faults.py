@@ -523,3 +523,16 @@ def test_file_without_read_permission_keeps_previous_version_until_fixed(
     finally:
         user.path.chmod(0o644)
     assert_fix_loaded(user)
+
+
+def test_folder_without_search_permission_keeps_previous_version_until_fixed(
+    permission_notebook: Notebook,
+) -> None:
+    user = UserModule(permission_notebook).import_version_1()
+    user.write(healthy(2))
+    user.folder.chmod(0)
+    try:
+        assert_fault_contained(user, [f"{user.package}/mod.py", "cannot read", "Permission denied"])
+    finally:
+        user.folder.chmod(0o755)
+    assert_fix_loaded(user)
