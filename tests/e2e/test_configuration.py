@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from .harness import Notebook
+from .harness import CELL_TIMEOUT, Notebook
 
 StartKernel = Callable[..., Notebook]
 
@@ -389,3 +389,18 @@ def test_strict_mode_still_runs_reload_kernel_commands(
 
     assert "  " + STRICT_ERROR_VALUE in cell.stdout.splitlines()
     assert cell.stderr.startswith("⚠ reload failed: foo_file.py line 2")
+
+
+def test_strict_mode_stops_run_all_at_the_refused_cell(
+    strict_notebook_with_broken_module: Notebook,
+) -> None:
+    client = strict_notebook_with_broken_module.client
+    # Run All: the frontend sends every cell at once and reads the replies as they come.
+    sent = [client.execute("first = bar()"), client.execute("second = True")]
+
+    replies = {}
+    while len(replies) < len(sent):
+        reply = client.get_shell_msg(timeout=CELL_TIMEOUT)
+        replies[reply["parent_header"]["msg_id"]] = reply["content"]["status"]
+
+    assert [replies[msg_id] for msg_id in sent] == ["error", "aborted"]
