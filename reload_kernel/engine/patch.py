@@ -463,6 +463,14 @@ def _transplant_enum_members(old: Any, new: Any, reconciler: Reconciler) -> None
             old_member.__dict__.update(updated)
             reconciler.adopt(new_member, old_member)
         else:
+            if old_member is not MISSING:
+                reconciler.identity_lost.append(
+                    (
+                        f"{old.__qualname__}.{name}",
+                        "its value changed, and the value of an int or str enum member is the "
+                        "member itself",
+                    )
+                )
             new_member.__class__ = old
             if "__objclass__" in new_member.__dict__:
                 new_member.__objclass__ = old

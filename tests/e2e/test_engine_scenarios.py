@@ -1177,6 +1177,14 @@ ENUMS = [
         expect={"red is Color('red')": "True", "red.value": "'red'", "red is Color.RED": "True"},
     ),
     Scenario(
+        "int-enum-member-value-changed-says-so",
+        before={"mod.py": "import enum\nclass Level(enum.IntEnum):\n    LOW = 1\n    HIGH = 2\n"},
+        cells=["from mod import Level", "low, high = Level.LOW, Level.HIGH"],
+        after={"mod.py": "import enum\nclass Level(enum.IntEnum):\n    LOW = 0\n    HIGH = 2\n"},
+        expect={"high is Level.HIGH": "True", "int(Level.LOW)": "0", "int(low)": "1"},
+        stderr=(WARNING, "Level.LOW"),
+    ),
+    Scenario(
         "enum-used-as-dict-key-still-found",
         before={
             "mod.py": """\

@@ -307,6 +307,19 @@ def test_enum_members_keep_identity_and_new_members_join(module: ModuleType) -> 
     assert type(old.BLUE) is old and isinstance(old.BLUE, old)
 
 
+def test_int_enum_member_whose_value_changed_is_said_to_lose_identity(module: ModuleType) -> None:
+    old = define(module, "import enum\nclass Level(enum.IntEnum):\n    LOW = 1\n    HIGH = 2\n")
+    low, high = old["Level"].LOW, old["Level"].HIGH
+    new = define(module, "import enum\nclass Level(enum.IntEnum):\n    LOW = 0\n    HIGH = 2\n")
+
+    reason, reconciler, _ = transplant(old["Level"], new["Level"])
+
+    assert reason is None
+    assert old["Level"].HIGH is high and old["Level"].LOW is not low
+    assert old["Level"].LOW == 0 and type(old["Level"].LOW) is old["Level"]
+    assert [qualname for qualname, _ in reconciler.identity_lost] == ["Level.LOW"]
+
+
 def test_enum_rollback_restores_members(module: ModuleType) -> None:
     old = define(module, "import enum\nclass Color(enum.Enum):\n    RED = 1\n")["Color"]
     new = define(module, "import enum\nclass Color(enum.Enum):\n    RED = 1\n    BLUE = 2\n")[
