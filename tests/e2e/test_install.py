@@ -214,7 +214,8 @@ def test_pip_install_registers_a_working_kernel_and_pip_uninstall_removes_it(
 
     environment.python_command("-m", "pip", "uninstall", "--yes", "reload-kernel")
 
-    assert "autoreload" not in environment.kernelspecs()
+    still_listed = environment.kernelspecs().get("autoreload", {})
+    assert still_listed.get("resource_dir") != str(environment.kernels / "autoreload")
     assert not (environment.kernels / "autoreload").exists()
 
 
@@ -297,6 +298,15 @@ ROUTES = {
         check=kernel_sees_the_environment_variable,
     ),
     "kernel-option": Route(("--ReloadKernel.report=verbose",), check=kernel_reports_verbosely),
+    "readme-example": Route(
+        (
+            *("--name", "autoreload-verbose", "--display-name", "Python (autoreload, verbose)"),
+            "--ReloadKernel.report=verbose",
+        ),
+        kernel_name="autoreload-verbose",
+        display_name="Python (autoreload, verbose)",
+        check=kernel_reports_verbosely,
+    ),
 }
 
 
