@@ -53,12 +53,28 @@ class RecordingFinder(MetaPathFinder):
         target: ModuleType | None = None,
     ) -> ModuleSpec | None:
         spec = PathFinder.find_spec(fullname, path, target)
-        if spec is None or type(spec.loader) is not SourceFileLoader or spec.origin is None:
-            return None  # let the finders after us answer exactly as they would have
-        if not self._is_user_path(spec.origin):
+        if spec is None:
             return None
+        if type(spec.loader) is not SourceFileLoader or spec.origin is None:
+            return self._as_path_finder_would(spec)
+        if not self._is_user_path(spec.origin):
+            return self._as_path_finder_would(spec)
         spec.loader = RecordingLoader(fullname, spec.origin, self._listener)
         return spec
+
+    def _as_path_finder_would(self, spec: ModuleSpec) -> ModuleSpec | None:
+        """Not user code: answer exactly as the finders after us would have.
+
+        When PathFinder comes right after us, its answer is the spec we already have: giving
+        it back saves a second search of sys.path for every library module (a few percent of
+        the import time of a scientific stack). Otherwise let the next finder answer.
+        """
+        meta_path = sys.meta_path
+        try:
+            path_finder_is_next = meta_path[meta_path.index(self) + 1] is PathFinder
+        except (ValueError, IndexError):
+            path_finder_is_next = False
+        return spec if path_finder_is_next else None
 
     def invalidate_caches(self) -> None:
         """PathFinder's caches are invalidated by importlib itself."""

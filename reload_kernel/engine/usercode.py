@@ -42,6 +42,7 @@ class UserCodePolicy:
         self.exclude = (*exclude, "reload_kernel")
         self._library_roots = _library_roots()
         self._path_verdicts: dict[str, bool] = {}
+        self._real_directories: dict[str, str] = {}
 
     def is_excluded(self, module_name: str) -> bool:
         """True for an excluded module or a module inside an excluded package."""
@@ -63,7 +64,7 @@ class UserCodePolicy:
     def _classify_path(self, path: str) -> bool:
         if not path.endswith(".py"):
             return False
-        real = os.path.realpath(path)
+        real = self._real_path(path)
         parts = real.split(os.sep)
         installed_at = [index for index, part in enumerate(parts) if part in _INSTALLED_DIR_NAMES]
         if installed_at:
@@ -72,6 +73,17 @@ class UserCodePolicy:
             module_name = _module_name_in(parts[installed_at[-1] + 1 :])
             return _matches_package(module_name, self.include)
         return not any(real.startswith(root + os.sep) for root in self._library_roots)
+
+    def _real_path(self, path: str) -> str:
+        """``os.path.realpath(path)``, resolving each directory once: a library's files share
+        a few directories, and realpath costs a system call per path component."""
+        if os.path.islink(path):
+            return os.path.realpath(path)
+        directory, name = os.path.split(path)
+        real_directory = self._real_directories.get(directory)
+        if real_directory is None:
+            real_directory = self._real_directories[directory] = os.path.realpath(directory)
+        return os.path.join(real_directory, name)
 
     def source_path(self, module: ModuleType) -> str | None:
         """The ``.py`` file a tracked module was loaded from, or None when it is not tracked."""
