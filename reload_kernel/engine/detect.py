@@ -53,8 +53,14 @@ class SourceSnapshot:
 
     @property
     def is_racy(self) -> bool:
-        """True when a later write could share this stamp (see the module docstring)."""
-        return self.read_at_ns - self.stamp.mtime_ns < RACY_WINDOW_NS
+        """True when a later write could share this stamp (see the module docstring).
+
+        The newer of mtime and ctime counts: a file restored with an old mtime (``cp -p``) has
+        a fresh ctime, and on a filesystem with coarse timestamps a second restore within the
+        same tick would otherwise leave every field of the stamp as it was.
+        """
+        newest_ns = max(self.stamp.mtime_ns, self.stamp.ctime_ns)
+        return self.read_at_ns - newest_ns < RACY_WINDOW_NS
 
 
 def stat_stamp(path: str) -> Stamp | None:
