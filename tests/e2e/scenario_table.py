@@ -50,7 +50,7 @@ AN_HOUR = 3600 * 1_000_000_000
 
 @dataclass(frozen=True)
 class Old:
-    """A file saved an hour ago (so its stamp is trusted, not re-read by content)."""
+    """A file whose mtime is an hour back (as if saved long ago)."""
 
     source: str
 
