@@ -48,7 +48,8 @@ from .usercode import UserCodePolicy
 from .watch import FileWatcher
 
 Dependencies = dict[str, set[str]]
-"""For one module: each module it imports from → the names it reads there."""
+"""For one module: each module its import-time code uses → the names it reads there, with
+``STAR`` for a star import and ``RUNS_CODE`` when it ran that module's code (see ``graph``)."""
 
 
 class Reloader:
