@@ -13,6 +13,8 @@ came before it (editable installs, import hooks of other tools) still wins as be
 
 from __future__ import annotations
 
+import importlib.util
+import linecache
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -35,8 +37,25 @@ class RecordingLoader(SourceFileLoader):
     def get_code(self, fullname: str) -> CodeType:
         snapshot = read_snapshot(self.path)
         code = self.source_to_code(snapshot.data, self.path)
+        pin_source_lines(snapshot)
         self._listener(fullname, snapshot)
         return code
+
+
+def pin_source_lines(snapshot: SourceSnapshot) -> None:
+    """Make tracebacks show the lines of the version that runs, not the file's current ones.
+
+    linecache reads a file when a traceback first needs it, and re-reads it when its mtime
+    moves: after an edit that fails to load, the old code's tracebacks would show the new
+    file's lines. An entry whose mtime is None is never re-checked; the reloader pins each
+    version it loads the same way.
+    """
+    try:
+        text = importlib.util.decode_source(snapshot.data)
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        return  # undecodable: linecache will read the file itself, as it always did
+    lines = text.splitlines(keepends=True)
+    linecache.cache[snapshot.path] = (len(snapshot.data), None, lines, snapshot.path)
 
 
 class RecordingFinder(MetaPathFinder):

@@ -186,7 +186,9 @@ def test_body_edit_in_class_made_by_a_factory_is_patched(workspace: Workspace) -
 
 
 def test_conditional_definitions_fall_back_to_a_rerun(workspace: Workspace) -> None:
-    source = "import sys\nif sys.platform:\n    def f():\n        return {n}\nelse:\n    def f():\n        return 0\n"
+    # (a condition the compiler cannot fold away, so both definitions exist)
+    source = "import sys\nif sys.platform:\n    def f():\n        return {n}\n"
+    source += "else:\n    def f():\n        return 0\n"
     workspace.write("m.py", source.format(n=1))
     f = workspace.import_("m").f
 
@@ -222,6 +224,19 @@ def test_traceback_of_patched_function_shows_new_line_and_text(workspace: Worksp
         3,
         "return 1 / zero",
     )
+
+
+def test_traceback_after_a_failed_reload_shows_the_running_versions_lines(
+    workspace: Workspace,
+) -> None:
+    workspace.write("m.py", "def f():\n    return 1 / 0\n")
+    module = workspace.import_("m")
+    workspace.write("m.py", "# inserted\n# lines\nBROKEN = (\ndef f():\n    return 1 / 0\n")
+    assert len(workspace.reload().failed) == 1
+
+    frame = last_frame(module.f)
+
+    assert (frame.lineno, frame.line) == (2, "return 1 / 0")
 
 
 # --- re-running -----------------------------------------------------------------------------
