@@ -236,6 +236,23 @@ LOADING = [
         loads=False,
     ),
     Scenario(
+        "traceback-after-failed-reload-shows-the-running-versions-lines",
+        before={"mod.py": "def f():\n    return 1 / 0\n"},
+        cells=["import mod"],
+        after={"mod.py": "# new\n# lines\nBROKEN = (\ndef f():\n    return 1 / 0\n"},
+        then=[
+            "import os, traceback\n"
+            "try:\n"
+            "    mod.f()\n"
+            "except ZeroDivisionError as error:\n"
+            "    frame = traceback.extract_tb(error.__traceback__)[-1]\n"
+            "    where = os.path.basename(frame.filename), frame.lineno, frame.line\n"
+        ],
+        expect={"where": "('mod.py', 2, 'return 1 / 0')"},
+        stderr=(WARNING, "SyntaxError", "line 3"),
+        loads=False,
+    ),
+    Scenario(
         "system-exit-at-import-is-a-failed-reload",
         before={"mod.py": "X = 1\n"},
         cells=["import mod"],
