@@ -23,6 +23,7 @@ from .engine import Reloader, Report, UserCodePolicy
 from .magics import ReloadKernelMagics, switch_off_ipython_autoreload
 from .messages import (
     AUTORELOAD_NOTE,
+    INTERRUPTED_NOTE,
     INTERRUPTED_SUMMARY,
     LastReload,
     ReloadState,
@@ -149,6 +150,7 @@ class ReloadKernel(IPythonKernel):
         """
         error = KeyboardInterrupt(INTERRUPTED_SUMMARY)
         try:
+            _say(INTERRUPTED_NOTE)
             return self._cell_not_run(code, store_history, error, interrupted_lines())
         except BaseException:  # interrupted again while saying so: answer all the same
             return _error_reply(error, [], self._shell.execution_count - 1)

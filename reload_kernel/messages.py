@@ -152,14 +152,14 @@ def refusal_lines(failures: Sequence[ReloadFailed]) -> list[str]:
 
 
 INTERRUPTED_SUMMARY = "interrupted while reloading; this cell was not run"
+INTERRUPTED_NOTE = (
+    "↻ reload interrupted: every module keeps its previous version; the next cell reloads them\n"
+)
 
 
 def interrupted_lines() -> list[str]:
-    """The error shown when the user interrupts the reload step."""
-    return [
-        f"KeyboardInterrupt: {INTERRUPTED_SUMMARY}",
-        "The module being reloaded keeps its previous version; edits load before the next cell.",
-    ]
+    """The error shown when the user interrupts the reload step (after ``INTERRUPTED_NOTE``)."""
+    return [f"KeyboardInterrupt: {INTERRUPTED_SUMMARY}"]
 
 
 # --- %reload_kernel status ----------------------------------------------------------------

@@ -285,6 +285,15 @@ def test_interrupt_during_the_reload_stops_the_cell_and_the_edit_loads_next_time
     (notebook.workdir / "slow.flag").unlink()
 
     errors = [message["content"] for message in outputs if message["msg_type"] == "error"]
+    stderr = "".join(
+        message["content"]["text"]
+        for message in outputs
+        if message["msg_type"] == "stream" and message["content"]["name"] == "stderr"
+    )
+    assert stderr == (
+        "↻ reload interrupted: every module keeps its previous version;"
+        " the next cell reloads them\n"
+    )
     assert reply["content"]["status"] == "error"
     assert reply["content"]["ename"] == "KeyboardInterrupt"
     assert [(error["ename"], error["evalue"]) for error in errors] == [
