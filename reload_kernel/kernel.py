@@ -289,4 +289,6 @@ def _is_control_cell(code: str) -> bool:
     """True for a cell made only of ``%reload_kernel`` lines (and blanks or comments)."""
     lines = [line.strip() for line in code.splitlines()]
     statements = [line for line in lines if line and not line.startswith("#")]
-    return bool(statements) and all(line.startswith(_CONTROL_MAGIC) for line in statements)
+    return bool(statements) and all(
+        line == _CONTROL_MAGIC or line.startswith(_CONTROL_MAGIC + " ") for line in statements
+    )
