@@ -18,6 +18,7 @@ import ast
 import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -33,13 +34,20 @@ class EditKind(enum.Enum):
     """Module-level code changed: the module must run again."""
 
 
+Fingerprint = tuple[Any, ...]
+"""A syntax tree reduced to nested tuples: equal exactly when ``ast.dump`` texts are equal."""
+
+
 @dataclass(frozen=True)
 class ModuleShape:
     """A module's parsed source reduced to what decides the kind of an edit."""
 
-    everything: str
-    skeleton: str
-    definitions: dict[str, tuple[str, ...]]
+    skeleton: Fingerprint
+    """The module with the bodies of its functions and methods left out."""
+    definitions: dict[str, tuple[Fingerprint, ...]]
+    """Each function or method (by qualname) → its definitions, in source order."""
+    bodies: tuple[Fingerprint, ...]
+    """Every definition in source order: with equal skeletons, equal bodies mean equal trees."""
 
 
 def _definitions(body: list[ast.stmt], prefix: str) -> Iterator[tuple[str, FunctionNode]]:
@@ -59,21 +67,49 @@ def _definitions(body: list[ast.stmt], prefix: str) -> Iterator[tuple[str, Funct
 
 
 def shape_of(tree: ast.Module) -> ModuleShape:
-    """The shape of a parsed module. ``tree`` is left as it was."""
-    definitions: dict[str, list[str]] = {}
+    """The shape of a parsed module. ``tree`` is left as it was.
+
+    Each part of the tree is fingerprinted once (the definitions, then the rest): reloading
+    many modules at once spends much of its time here.
+    """
     nodes = list(_definitions(tree.body, ""))
+    definitions: dict[str, list[Fingerprint]] = {}
+    bodies = []
     for qualname, node in nodes:
-        definitions.setdefault(qualname, []).append(ast.dump(node))
-    everything = ast.dump(tree)
-    bodies = [node.body for _, node in nodes]
+        fingerprint = _fingerprint(node)
+        definitions.setdefault(qualname, []).append(fingerprint)
+        bodies.append(fingerprint)
+    saved = [node.body for _, node in nodes]
     try:
         for _, node in nodes:
             node.body = []
-        skeleton = ast.dump(tree)
+        skeleton = _fingerprint(tree)
     finally:
-        for (_, node), body in zip(nodes, bodies, strict=True):
+        for (_, node), body in zip(nodes, saved, strict=True):
             node.body = body
-    return ModuleShape(everything, skeleton, {k: tuple(v) for k, v in definitions.items()})
+    return ModuleShape(skeleton, {k: tuple(v) for k, v in definitions.items()}, tuple(bodies))
+
+
+def _fingerprint(node: ast.AST) -> Fingerprint:
+    """What ``ast.dump(node)`` says, as tuples (a third of its cost: no text is formatted).
+
+    Constants other than strings keep their type and repr, as the dump does: ``1``, ``1.0``
+    and ``True`` compare equal as values but are different code.
+    """
+    fields: list[Any] = [type(node).__name__]
+    for name in node._fields:
+        value = getattr(node, name, None)
+        if isinstance(value, ast.AST):
+            fields.append(_fingerprint(value))
+        elif isinstance(value, list):
+            fields.append(
+                tuple(_fingerprint(item) if isinstance(item, ast.AST) else item for item in value)
+            )
+        elif value is None or isinstance(value, str):
+            fields.append(value)
+        else:
+            fields.append((type(value).__name__, repr(value)))
+    return tuple(fields)
 
 
 def classify_edit(old: ModuleShape, new: ModuleShape) -> tuple[EditKind, list[str]]:
@@ -83,8 +119,9 @@ def classify_edit(old: ModuleShape, new: ModuleShape) -> tuple[EditKind, list[st
         for qualname, dumps in new.definitions.items()
         if old.definitions.get(qualname) != dumps
     ]
-    if old.everything == new.everything:
+    if old.skeleton != new.skeleton:
+        return EditKind.TOP_LEVEL, changed
+    # Same skeleton: the same definitions at the same places, so only bodies can differ.
+    if old.bodies == new.bodies:
         return EditKind.COSMETIC, []
-    if old.skeleton == new.skeleton:
-        return EditKind.BODIES, changed
-    return EditKind.TOP_LEVEL, changed
+    return EditKind.BODIES, changed
