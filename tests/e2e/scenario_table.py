@@ -119,17 +119,39 @@ def module_name(relative: str, scenario: Scenario) -> str:
 
 
 class ScenarioRunner:
-    """Plays scenarios in one running kernel, each with its own module names."""
+    """Plays scenarios in one running kernel, each with its own module names.
 
-    def __init__(self, notebook: Notebook) -> None:
-        self.notebook = notebook
-        self.workdir = notebook.workdir
-        self.notebook.write(
-            "_rk_fresh.py", (Path(__file__).parent / "fresh_probe.py").read_text("utf-8")
-        )
+    If a scenario leaves the kernel dead, the next one gets a new kernel (in a new directory),
+    so one failure never turns into many.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._kernels = 0
+        self.notebook: Notebook | None = None
+
+    def close(self) -> None:
+        if self.notebook is not None:
+            self.notebook.stop()
+            self.notebook = None
+
+    def _running_notebook(self) -> Notebook:
+        if self.notebook is not None and self.notebook.manager.is_alive():
+            return self.notebook
+        self.close()
+        self._kernels += 1
+        self.notebook = Notebook(self._root / f"kernel-{self._kernels}").start()
+        probe = (Path(__file__).parent / "fresh_probe.py").read_text("utf-8")
+        self.notebook.write("_rk_fresh.py", probe)
+        return self.notebook
+
+    @property
+    def workdir(self) -> Path:
+        assert self.notebook is not None
+        return self.notebook.workdir
 
     def play(self, scenario: Scenario) -> None:
-        notebook = self.notebook
+        notebook = self._running_notebook()
         notebook.run("%reset -f").check()
         old_mtime_ns = time.time_ns() - AN_HOUR
         for relative, content in scenario.before.items():
@@ -211,6 +233,7 @@ class ScenarioRunner:
             for relative, content in scenario.after.items()
             if content is not None and relative.endswith(".py")
         ]
+        assert self.notebook is not None
         cell = self.notebook.run(
             f"import _rk_fresh\nprint(_rk_fresh.json_differences({names!r}))"
         ).check()

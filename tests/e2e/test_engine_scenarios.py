@@ -13,7 +13,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from .harness import Notebook
 from .scenario_table import (
     QUIET,
     WARNING,
@@ -1444,11 +1443,11 @@ def test_scenario_ids_are_unique() -> None:
 @pytest.fixture(scope="module")
 def runner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScenarioRunner]:
     """One kernel for every scenario this worker runs (each scenario has its own modules)."""
-    notebook = Notebook(tmp_path_factory.mktemp("scenarios") / "work").start()
+    scenario_runner = ScenarioRunner(tmp_path_factory.mktemp("scenarios"))
     try:
-        yield ScenarioRunner(notebook)
+        yield scenario_runner
     finally:
-        notebook.stop()
+        scenario_runner.close()
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[scenario.id for scenario in SCENARIOS])
