@@ -262,7 +262,8 @@ class Reconciler:
         self.adopt(new, old)
         self.adopt_closures(new)
         self.undo.record_function(old)
-        old.__code__ = _forwarding_code(len(old.__code__.co_freevars))
+        kind = _function_kind(new.__code__)
+        old.__code__ = _forwarding_code(len(old.__code__.co_freevars), kind)
         old.__defaults__ = None
         old.__kwdefaults__ = {FORWARD_TARGET: new}
         old.__annotations__ = new.__annotations__
@@ -290,21 +291,45 @@ class Reconciler:
 FORWARD_TARGET = "__reload_kernel_forward_to__"
 
 
+#: How a forwarding function calls its target, by the kind of the target: the forwarder is
+#: of the same kind, so ``inspect.iscoroutinefunction`` and friends answer as before.
+_FORWARDING_BODIES = {
+    "function": ("def", f"return {FORWARD_TARGET}(*args, **kwargs)"),
+    "generator": ("def", f"return (yield from {FORWARD_TARGET}(*args, **kwargs))"),
+    "coroutine": ("async def", f"return await {FORWARD_TARGET}(*args, **kwargs)"),
+    "async generator": (
+        "async def",
+        f"async for item in {FORWARD_TARGET}(*args, **kwargs):\n            yield item",
+    ),
+}
+
+
+def _function_kind(code: CodeType) -> str:
+    if code.co_flags & inspect.CO_ASYNC_GENERATOR:
+        return "async generator"
+    if code.co_flags & inspect.CO_COROUTINE:
+        return "coroutine"
+    if code.co_flags & inspect.CO_GENERATOR:
+        return "generator"
+    return "function"
+
+
 @functools.cache
-def _forwarding_code(free_variables: int) -> CodeType:
+def _forwarding_code(free_variables: int, kind: str) -> CodeType:
     """Code that calls its ``FORWARD_TARGET`` keyword default with all its arguments.
 
     It has ``free_variables`` unused free variables, because a function's code can only be
     replaced by code with as many free variables as the function has closure cells.
     """
+    keyword, body = _FORWARDING_BODIES[kind]
     names = [f"_unused{index}" for index in range(free_variables)]
     lines = ["def outer():"]
     if names:
         lines.append(f"    {' = '.join(names)} = None")
-    lines.append(f"    def forward(*args, {FORWARD_TARGET}, **kwargs):")
+    lines.append(f"    {keyword} forward(*args, {FORWARD_TARGET}, **kwargs):")
     if names:
         lines.append(f"        {', '.join(names)}")
-    lines.append(f"        return {FORWARD_TARGET}(*args, **kwargs)")
+    lines.append(f"        {body}")
     lines.append("    return forward")
     namespace: dict[str, Any] = {}
     source = "\n".join(lines) + "\n"

@@ -829,6 +829,32 @@ CLASSES = [
         },
     ),
     Scenario(
+        "async-method-starting-to-use-super-stays-a-coroutine-function",
+        before={
+            "mod.py": """\
+            class Base:
+                async def run(self):
+                    return 'base'
+            class K(Base):
+                async def run(self):
+                    return 'k'
+            """
+        },
+        cells=["from mod import K", "bound = K().run"],
+        after={
+            "mod.py": """\
+            class Base:
+                async def run(self):
+                    return 'base'
+            class K(Base):
+                async def run(self):
+                    return 'k>' + await super().run()
+            """
+        },
+        then=["import inspect\nresult = await bound()"],
+        expect={"result": "'k>base'", "inspect.iscoroutinefunction(bound)": "True"},
+    ),
+    Scenario(
         "nested-class-keeps-identity",
         before={
             "mod.py": """\

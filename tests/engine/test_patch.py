@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import inspect
 import pickle
@@ -100,6 +101,42 @@ def test_function_starting_to_use_a_closure_forwards_old_references(module: Modu
     assert str(inspect.signature(old)) == "(x=0)"
     undo.rollback()
     assert old() == 1
+
+
+KIND_CHECKS = (
+    inspect.iscoroutinefunction,
+    inspect.isgeneratorfunction,
+    inspect.isasyncgenfunction,
+)
+
+
+async def collect(async_generator: Any) -> list[Any]:
+    return [item async for item in async_generator]
+
+
+@pytest.mark.parametrize(
+    ("header", "statement", "call"),
+    [
+        ("async def", "return", lambda f: asyncio.run(f())),
+        ("def", "yield", lambda f: list(f())),
+        ("async def", "yield", lambda f: asyncio.run(collect(f()))),
+    ],
+    ids=["coroutine", "generator", "async-generator"],
+)
+def test_forwarding_keeps_the_kind_of_function(
+    module: ModuleType, header: str, statement: str, call: Any
+) -> None:
+    # The old get ignores v, the new one reads it: its closure changes, so old forwards.
+    maker = "def make():\n    v = 2\n    {header} get():\n        {statement} {value}\n"
+    maker += "    return get\nget = make()\n"
+    old = define(module, maker.format(header=header, statement=statement, value=1))["get"]
+    new = define(module, maker.format(header=header, statement=statement, value="v"))["get"]
+    kinds_before = [check(old) for check in KIND_CHECKS]
+
+    reconcile(old, new)
+
+    assert [check(old) for check in KIND_CHECKS] == kinds_before
+    assert call(old) in (2, [2])
 
 
 def test_functions_of_other_names_are_never_merged(module: ModuleType) -> None:
