@@ -18,6 +18,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -102,6 +103,14 @@ def private_jupyter_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
         monkeypatch.setenv(variable, str(tmp_path / name))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "no-extra-path"))
     return tmp_path
+
+
+@pytest.fixture
+def socket_path() -> Iterator[str]:
+    """A short unix socket path (they are limited to ~100 bytes), removed afterwards."""
+    path = short_ipc_path()
+    yield path
+    shutil.rmtree(os.path.dirname(path), ignore_errors=True)
 
 
 def search_first(monkeypatch: pytest.MonkeyPatch, prefix: Path) -> None:
@@ -435,7 +444,7 @@ def test_jupyter_kernelspec_remove_uninstalls_it(
 
 
 def test_jupyter_console_runs_the_seed_story(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, socket_path: str
 ) -> None:
     prefix = tmp_path / "prefix"
     succeed(install_command(sys.executable, "--prefix", str(prefix)))
@@ -454,7 +463,7 @@ def test_jupyter_console_runs_the_seed_story(
     console = succeed(
         [
             *(JUPYTER, "console", "--kernel", "autoreload", "--simple-prompt"),
-            *("--transport=ipc", f"--ip={short_ipc_path()}"),
+            *("--transport=ipc", f"--ip={socket_path}"),
         ],
         cwd=work,
         stdin="".join(f"{cell}\n" for cell in cells),
@@ -521,13 +530,16 @@ def wait_until_serving(process: subprocess.Popen[bytes], socket_path: str, log: 
 
 
 @pytest.fixture
-def start_jupyter_server(tmp_path: Path) -> Iterator[Callable[..., JupyterServer]]:
+def start_jupyter_server(
+    tmp_path: Path, socket_path: str
+) -> Iterator[Callable[..., JupyterServer]]:
     processes: list[subprocess.Popen[bytes]] = []
 
     def start(*arguments: str) -> JupyterServer:
-        server = JupyterServer(socket_path=short_ipc_path(), token="reload-kernel-test")
+        assert not processes, "one Jupyter Server per test: they would share the socket path"
+        server = JupyterServer(socket_path=socket_path, token="reload-kernel-test")
         (tmp_path / "root").mkdir(exist_ok=True)
-        log = tmp_path / f"server-{len(processes)}.log"
+        log = tmp_path / "server.log"
         with log.open("wb") as log_file:
             process = subprocess.Popen(
                 [
