@@ -37,7 +37,6 @@ The reloader decides what a suspect's change is (stamps, racy stamps and content
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import struct
@@ -162,7 +161,9 @@ class Inotify:
 def _libc() -> ctypes.CDLL:
     if not sys.platform.startswith("linux"):
         raise OSError(errno.ENOSYS, "inotify is Linux only")
-    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    # The interpreter's own symbols include libc's. (ctypes.util.find_library would cost a
+    # ``ldconfig -p`` subprocess and ~0.1 s of imports at every kernel start.)
+    return ctypes.CDLL(None, use_errno=True)
 
 
 def _os_error(what: str) -> OSError:
