@@ -149,10 +149,13 @@ class Kernel:
                     return int(line.split()[1]) * 1024
         raise RuntimeError("no VmRSS in /proc status")
 
-    def run(self, code: str, timeout: float = CELL_TIMEOUT) -> CellResult:
-        """Execute a cell; ``seconds`` is from sending the request to receiving the reply."""
+    def run(self, code: str, timeout: float = CELL_TIMEOUT, *, silent: bool = False) -> CellResult:
+        """Execute a cell; ``seconds`` is from sending the request to receiving the reply.
+
+        A silent cell runs without the reload step of either reloading kernel (and shows
+        nothing): for timing a reload from inside the kernel."""
         started = time.perf_counter()
-        msg_id = self.client.execute(code)
+        msg_id = self.client.execute(code, silent=silent)
         while True:
             reply = self.client.get_shell_msg(timeout=timeout)
             if reply["parent_header"].get("msg_id") == msg_id:
@@ -183,9 +186,9 @@ class Kernel:
             elif kind == "status" and content["execution_state"] == "idle":
                 return
 
-    def check(self, code: str, timeout: float = CELL_TIMEOUT) -> str:
+    def check(self, code: str, timeout: float = CELL_TIMEOUT, *, silent: bool = False) -> str:
         """Run a cell that must succeed; its stdout."""
-        result = self.run(code, timeout)
+        result = self.run(code, timeout, silent=silent)
         if result.status != "ok":
             raise RuntimeError(f"{self.kind.label}: cell failed: {result.error}\n{code}")
         return result.stdout
