@@ -1,0 +1,88 @@
+"""Free when idle, without missing an edit: checked through real kernels, without any timing.
+
+"Costs nothing" is asserted as "looks at no file": an idle cell must not stat or read any
+tracked file (the kernel's watcher answers from its event queue). The benchmark
+(``benchmarks/run.py``) measures the time; these tests guard the mechanism and its guarantee.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .harness import Notebook
+
+#: Counts the files the reloader looks at (stat) from now on, in ``_files_looked_at[0]``.
+COUNT_LOOKS = """
+import reload_kernel.engine.reloader as _engine
+_files_looked_at = [0]
+_real_stat_stamp = _engine.stat_stamp
+def _counting_stat_stamp(path):
+    _files_looked_at[0] += 1
+    return _real_stat_stamp(path)
+_engine.stat_stamp = _counting_stat_stamp
+"""
+
+
+def write_modules(notebook: Notebook, count: int) -> list[str]:
+    names = [f"mod_{index:02d}" for index in range(count)]
+    for name in names:
+        notebook.write(f"pkg/{name}.py", f"VALUE = {name!r}\n")
+    notebook.write("pkg/__init__.py", "")
+    return names
+
+
+def test_idle_cells_look_at_no_file(notebook: Notebook) -> None:
+    names = write_modules(notebook, 30)
+    notebook.run("import " + ", ".join(f"pkg.{name}" for name in names)).check()
+    notebook.run(COUNT_LOOKS).check()
+    notebook.run("_files_looked_at[0] = 0").check()
+
+    for _ in range(5):
+        notebook.run("x = 1").check()
+
+    assert notebook.value("_files_looked_at[0]") == "0"
+
+
+def test_a_cell_after_one_edit_looks_at_that_file_only(notebook: Notebook) -> None:
+    names = write_modules(notebook, 30)
+    notebook.run("import " + ", ".join(f"pkg.{name}" for name in names)).check()
+    notebook.run(COUNT_LOOKS).check()
+    notebook.run("_files_looked_at[0] = 0").check()
+
+    notebook.write("pkg/mod_07.py", "VALUE = 'edited'\n")
+    seen = notebook.value("(pkg.mod_07.VALUE, _files_looked_at[0])")
+
+    assert seen == "('edited', 1)"
+
+
+@pytest.mark.parametrize("poll", [False, True], ids=["inotify", "polling"])
+def test_every_same_size_edit_saved_before_a_cell_is_seen_by_that_cell(
+    tmp_path: Path, poll: bool
+) -> None:
+    env = {"RELOAD_KERNEL_POLL": "1"} if poll else {"RELOAD_KERNEL_POLL": ""}
+    with Notebook(tmp_path / "work", env=env) as notebook:
+        notebook.write("m.py", "VALUE = 'v00'\n")
+        notebook.run("import m").check()
+        uses_inotify = notebook.value("get_ipython().kernel.reloader._watcher.uses_inotify")
+        assert uses_inotify == str(not poll)
+
+        seen = []
+        for version in range(1, 40):
+            # Same size each time, saved moments before the cell: same mtime tick, often.
+            notebook.write("m.py", f"VALUE = 'v{version:02d}'\n")
+            seen.append(notebook.value("m.VALUE"))
+
+        assert seen == [f"'v{version:02d}'" for version in range(1, 40)]
+
+
+def test_edit_saved_by_renaming_over_the_file_is_seen(notebook: Notebook) -> None:
+    path = notebook.write("m.py", "VALUE = 'old'\n")
+    notebook.run("import m").check()
+
+    temporary = path.with_name("m.py.tmp")
+    temporary.write_text("VALUE = 'new'\n", encoding="utf-8")
+    temporary.replace(path)
+
+    assert notebook.value("m.VALUE") == "'new'"
