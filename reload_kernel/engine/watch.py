@@ -157,6 +157,12 @@ class Inotify:
         self._finalizer()
         self.fd = -1
 
+    def abandon(self) -> None:
+        """Forget the descriptor without closing it: its number may belong to a file that
+        someone else opened since ours was closed."""
+        self._finalizer.detach()
+        self.fd = -1
+
 
 def _libc() -> ctypes.CDLL:
     if not sys.platform.startswith("linux"):
@@ -261,8 +267,16 @@ class FileWatcher:
         if self._inotify is None:
             self._suspects.clear()
             return set(self._files)
-        for wd, mask, name in self._inotify.read_events():
-            self._handle(wd, mask, name)
+        try:
+            for wd, mask, name in self._inotify.read_events():
+                self._handle(wd, mask, name)
+        except OSError:
+            # The descriptor was closed behind our back (a library closing every file
+            # descriptor...): watch nothing, poll everything from now on.
+            self._inotify.abandon()
+            self._inotify = None
+            self._suspects.clear()
+            return set(self._files)
         if self._unwatched:
             self._retry_unwatched()
         for directory_path in self._remote:

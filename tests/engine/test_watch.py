@@ -463,6 +463,21 @@ def test_directory_that_cannot_be_watched_is_polled_until_it_can(
         assert sources.value("m") == "watched"
 
 
+@needs_inotify
+def test_watcher_whose_descriptor_was_closed_behind_its_back_polls(tmp_path: Path) -> None:
+    with started_sources(tmp_path, poll=False) as sources:
+        path = loaded_module(sources, "m", "old")
+        watcher = sources.reloader._watcher
+        os.close(watcher._inotify.fd)  # e.g. a library closing every descriptor
+
+        truncate_and_write(path, "VALUE = 'still seen'\n")
+        report = sources.reload()
+
+        assert reloaded_names(report) == [sources.name("m")]
+        assert sources.value("m") == "still seen"
+        assert not watcher.uses_inotify
+
+
 def test_environment_variable_forces_polling(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(watch_module.POLL_ENVIRONMENT_VARIABLE, "1")
     assert not FileWatcher().uses_inotify
