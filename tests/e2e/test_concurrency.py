@@ -16,9 +16,12 @@ one at a time and never empty the namespace: there, nothing may go wrong at all.
 from __future__ import annotations
 
 import json
+import os
 import queue
+import textwrap
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -107,15 +110,20 @@ class Traffic:
         self.cells[msg_id] = Cell(status="")
         return msg_id
 
-    def finish(self, msg_id: str) -> Cell:
-        """The cell's outputs and reply (messages for other cells are kept for them)."""
+    def wait_until(self, condition: Callable[[], bool]) -> None:
+        """Sort the kernel's output into cells until ``condition`` holds."""
         deadline = time.monotonic() + CELL_TIMEOUT
-        while msg_id not in self.idle:
+        while not condition():
             remaining = deadline - time.monotonic()
             try:
                 self._sort(self.client.get_iopub_msg(timeout=max(remaining, 0.01)))
             except queue.Empty:
                 raise AssertionError(f"no answer within {CELL_TIMEOUT}s") from None
+
+    def finish(self, msg_id: str) -> Cell:
+        """The cell's outputs and reply (messages for other cells are kept for them)."""
+        self.wait_until(lambda: msg_id in self.idle)
+        deadline = time.monotonic() + CELL_TIMEOUT
         while msg_id not in self.replies:
             reply = self.client.get_shell_msg(timeout=max(deadline - time.monotonic(), 0.01))
             self.replies[reply["parent_header"]["msg_id"]] = reply
@@ -244,3 +252,105 @@ def test_subshell_never_sees_a_broken_module_while_main_shell_patches_bodies(
     assert seen["window"] == 0
     assert seen["versions"] == [1]
     assert seen["rounds"] > 0
+
+
+# --- a branch switch while a cell runs ------------------------------------------------------
+
+TREE_SIZE = 2_000
+BASE = 'BRANCH = "{branch}"\n'
+LEAF = """\
+from .base import BRANCH as BASE_BRANCH
+
+BRANCH = "{branch}"
+
+
+def branch():
+    return BRANCH
+
+
+class Node:
+    def branch(self):
+        return BRANCH
+"""
+#: What the notebook checks: every leaf agrees with itself, its instance and the base.
+TREE_SUMMARY = (
+    "sorted({{(leaf.BRANCH, leaf.BASE_BRANCH, leaf.branch(), node.branch(), {tree}.base.BRANCH)"
+    " for leaf, node in zip(leaves_{tree}, nodes_{tree})}})"
+)
+
+
+def checkout(folder: Path, branch: str) -> None:
+    """Rewrite the whole tree the way git does: every file replaced by a new one."""
+    files = {"base.py": BASE.format(branch=branch)}
+    files.update({f"m{i:04d}.py": LEAF.format(branch=branch) for i in range(TREE_SIZE)})
+    for name, text in files.items():
+        temporary = folder / f".{name}.tmp"
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, folder / name)
+
+
+@pytest.mark.parametrize("switcher", ["git-checkout-outside", "thread-inside-the-cell"])
+def test_branch_switch_while_a_cell_runs_loads_the_new_tree_in_the_next_cell(
+    notebook: Notebook, switcher: str
+) -> None:
+    tree = unique_name("tree")
+    folder = notebook.workdir / tree
+    folder.mkdir()
+    (folder / "__init__.py").write_text("", encoding="utf-8")
+    checkout(folder, "main")
+    notebook.run(
+        f"""
+        import importlib, {tree}.base
+        leaves_{tree} = [importlib.import_module(f"{tree}.m{{i:04d}}") for i in range({TREE_SIZE})]
+        nodes_{tree} = [leaf.Node() for leaf in leaves_{tree}]
+        """,
+    ).check()
+    summary = TREE_SUMMARY.format(tree=tree)
+    assert notebook.value(summary) == str([("main",) * 5])
+
+    switched = notebook.workdir / f"{tree}.switched"
+    if switcher == "thread-inside-the-cell":
+        during = notebook.run(
+            f"""
+            import os, pathlib, threading
+
+            def checkout(folder, branch):
+                files = {{"base.py": {BASE!r}.format(branch=branch)}}
+                for i in range({TREE_SIZE}):
+                    files[f"m{{i:04d}}.py"] = {LEAF!r}.format(branch=branch)
+                for name, text in files.items():
+                    temporary = pathlib.Path(folder, f".{{name}}.tmp")
+                    temporary.write_text(text, encoding="utf-8")
+                    os.replace(temporary, pathlib.Path(folder, name))
+
+            switch = threading.Thread(target=checkout, args=({str(folder)!r}, "feature"))
+            switch.start()
+            switch.join()
+            {summary}
+            """
+        )
+    else:
+        traffic = Traffic(notebook)
+        long_cell = traffic.execute(
+            textwrap.dedent(
+                f"""
+                import pathlib, time
+                print("running", flush=True)
+                deadline = time.monotonic() + {CELL_TIMEOUT}
+                while not pathlib.Path({str(switched)!r}).exists():
+                    assert time.monotonic() < deadline, "the branch never switched"
+                    time.sleep(0.01)
+                {summary}
+                """
+            )
+        )
+        # Once the cell runs (its reload step is over), switch the branch under it.
+        traffic.wait_until(lambda: "running" in traffic.cells[long_cell].stdout)
+        checkout(folder, "feature")
+        switched.touch()
+        during = traffic.finish(long_cell)
+    after = notebook.run(summary)
+
+    assert during.check().result == str([("main",) * 5]), "no reload in the middle of a cell"
+    assert after.check().result == str([("feature",) * 5])
+    assert f"↻ reloaded {tree}.base" in after.stderr
