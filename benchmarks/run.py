@@ -214,6 +214,20 @@ class Bench:
                     "sorted(_t.repeat(_check, number=20, repeat=15))[7] / 20"
                 )
                 self.results.add("in-process check (stack)", name, seconds)
+        if RELOAD_KERNEL in kernels:
+            self.results.add(
+                "in-process cell (stack)",
+                RELOAD_KERNEL,
+                self._added_per_cell(kernels[RELOAD_KERNEL]),
+            )
+
+    @staticmethod
+    def _added_per_cell(kernel: Kernel) -> float:
+        """What ReloadKernel.do_execute adds to IPythonKernel.do_execute for a ``pass`` cell,
+        both driven in the kernel's own process (their medians, alternated)."""
+        kernel.check(_DO_EXECUTE_PROBE, silent=True)
+        seconds: float = kernel.value("_added_per_cell")
+        return seconds
 
     def edit_one(self, kernels: dict[str, Kernel]) -> None:
         progress("stack: one module edited before each cell")
@@ -369,6 +383,32 @@ class Bench:
             self.stop_all(kernels)
 
 
+_DO_EXECUTE_PROBE = """
+import statistics as _statistics, time as _time
+from ipykernel.ipkernel import IPythonKernel as _Base
+_kernel = get_ipython().kernel
+
+def _drive(coroutine):
+    try:
+        coroutine.send(None)
+    except StopIteration as done:
+        return done.value
+    raise RuntimeError("do_execute suspended")
+
+def _one(method):
+    started = _time.perf_counter()
+    for _ in range(20):
+        _drive(method(_kernel, "pass", False, store_history=False))
+    return (_time.perf_counter() - started) / 20
+
+_ours, _theirs = [], []
+for _ in range(40):
+    _ours.append(_one(type(_kernel).do_execute))
+    _theirs.append(_one(_Base.do_execute))
+_added_per_cell = _statistics.median(_ours) - _statistics.median(_theirs)
+"""
+
+
 # --- the report ---------------------------------------------------------------------------------
 
 
@@ -422,6 +462,12 @@ def report(results: Results, sizes: Sizes, kinds: list[KernelKind]) -> tuple[str
     line(
         "in-process check (stack)",
         "  the per-cell check alone, inside the kernel",
+        "",
+        None,
+    )
+    line(
+        "in-process cell (stack)",
+        "  all the kernel adds to a `pass` cell, inside the kernel",
         "",
         None,
     )
