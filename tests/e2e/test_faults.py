@@ -536,3 +536,41 @@ def test_folder_without_search_permission_keeps_previous_version_until_fixed(
     finally:
         user.folder.chmod(0o755)
     assert_fix_loaded(user)
+
+
+# --- a bug in the reloader itself ------------------------------------------------------------
+
+INJECT_RELOADER_BUG = """\
+import reload_kernel.engine.reloader as _engine
+
+_real_patch_bodies = _engine.patch_bodies
+
+def _patch_bodies_then_fail(module, compiled, undo):
+    _real_patch_bodies(module, compiled, undo)  # functions already hold the new code...
+    if module.__name__ == {module!r}:
+        raise TypeError("injected reloader bug")  # ...when the reloader trips over itself
+    return True
+
+_engine.patch_bodies = _patch_bodies_then_fail
+"""
+
+
+def test_reloader_bug_leaves_the_module_as_it_was_and_loads_the_others(
+    notebook: Notebook,
+) -> None:
+    victim, bystander = UserModule(notebook).import_version_1(), UserModule(notebook)
+    bystander.import_version_1()
+    notebook.run(INJECT_RELOADER_BUG.format(module=f"{victim.package}.mod")).check()
+    try:
+        victim.write(healthy(2))
+        bystander.write(healthy(2))
+        cell = notebook.run(f"{victim.probe}, {bystander.probe}")
+    finally:
+        notebook.run("_engine.patch_bodies = _real_patch_bodies").check()
+
+    assert_cell_ran_quietly(cell)
+    assert cell.result == f"({victim.expected(1)}, {bystander.expected(2)})"
+    assert f"{victim.package}/mod.py" in cell.stderr
+    assert "the reloader could not load this version" in cell.stderr
+    assert "injected reloader bug" in cell.stderr
+    assert_fix_loaded(victim)
