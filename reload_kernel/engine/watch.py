@@ -39,6 +39,7 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
+import select
 import struct
 import sys
 import weakref
@@ -127,6 +128,9 @@ class Inotify:
             raise _os_error("inotify_init1")
         # Instances are few (fs.inotify.max_user_instances, often 128 per user): never leak one.
         self._finalizer = weakref.finalize(self, os.close, self.fd)
+        # Asking whether anything is queued costs a quarter of a read failing with EAGAIN.
+        self._poller = select.poll()
+        self._poller.register(self.fd, select.POLLIN)
 
     def add_watch(self, path: str, mask: int) -> int:
         """Watch ``path`` (following symlinks); returns the watch descriptor of its inode."""
@@ -140,6 +144,8 @@ class Inotify:
 
     def read_events(self) -> Iterator[tuple[int, int, str]]:
         """Every queued event as (wd, mask, name); returns at once when the queue is empty."""
+        if not self._poller.poll(0):
+            return
         while True:
             try:
                 buffer = os.read(self.fd, _READ_SIZE)
