@@ -76,6 +76,9 @@ class Reloader:
         self._tracking_order: dict[str, int] = {}
         self._tracked_count = 0
         self._unsettled: set[str] = set()
+        """Suspects not looked at yet (a step interrupted while looking keeps them)."""
+        self._found: dict[str, bytes] = {}
+        """The changes found at the last look: module → the bytes found."""
         """Files found changed at the last look: looked at again, in case no load settled them."""
         self._examined_modules: set[str] = set()
         """Names in sys.modules already looked at (user code or not): each is looked at once."""
@@ -230,6 +233,7 @@ class Reloader:
         """Look only at the files the watcher suspects (all of them when it polls)."""
         # Until looked at, the suspects stay unsettled: an interrupt here loses none of them.
         self._unsettled |= self._watcher.take_suspects()
+        self._unsettled |= self._changes_not_taken()
         names = [name for path in self._unsettled for name in self._names_by_path.get(path, ())]
         names.sort(key=self._tracking_order.__getitem__)
         changes: dict[str, SourceSnapshot] = {}
@@ -237,10 +241,24 @@ class Reloader:
             snapshot = self._changed_snapshot(name, self._files[name], report)
             if snapshot is not None:
                 changes[name] = snapshot
-        # A change found now may not get loaded (an interrupted step, a module gone meanwhile):
-        # the watcher will not report it again, so look once more next time.
-        self._unsettled = {snapshot.path for snapshot in changes.values()}
+        self._unsettled = set()
+        self._found = {name: snapshot.data for name, snapshot in changes.items()}
         return changes
+
+    def _changes_not_taken(self) -> set[str]:
+        """Files whose change found at the last look neither runs nor is known to fail.
+
+        The watcher reports a write once. A change that was found but not loaded (the step was
+        interrupted and rolled back, a dependency failed first, the module went away) would be
+        missed if nobody looked again.
+        """
+        paths = set()
+        for name, data in self._found.items():
+            state = self._files.get(name)
+            if state is not None and data != state.loaded.data and data != state.failed_data:
+                paths.add(state.loaded.path)
+        self._found = {}
+        return paths
 
     def _changed_snapshot(
         self, name: str, state: FileState, report: Report
