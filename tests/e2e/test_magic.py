@@ -363,10 +363,13 @@ def test_autoreload_works_as_usual_when_this_kernel_does_not_reload(
     # IPython's autoreload takes a new module's mtime at the next cell, not at the import:
     # an edit saved before that cell would be missed (by design there, not here).
     notebook.run("bar()").check()
-    edit_foo(notebook, 2)
+    # A different file size: IPython 8's autoreload goes through importlib.reload, which takes a
+    # same-size edit saved within the same second from the stale __pycache__ (its own bug, one
+    # this kernel exists to avoid; not what this test is about).
+    edit_foo(notebook, 22)
 
     cell = notebook.run("bar()").check()
 
     assert loaded.output_types == []
-    assert cell.result == "2"
+    assert cell.result == "22"
     assert cell.output_types == ["execute_result"]
