@@ -25,6 +25,7 @@ from typing import Any
 
 DEFAULT_NAME = "autoreload"
 DEFAULT_DISPLAY_NAME = "Python (autoreload)"
+PYTHON_OPTIONS = ("-Xfrozen_modules=off",)
 LOGO_FILES = ("logo-32x32.png", "logo-64x64.png", "logo-svg.svg")
 
 # jupyter_client accepts letters, digits, ".", "_" and "-" (and lowercases the name). A leading
@@ -47,8 +48,12 @@ class InstallError(Exception):
 
 
 def kernel_argv(executable: str, options: Sequence[str] = ()) -> list[str]:
-    """The command Jupyter runs to start the kernel; ``options`` are kernel options."""
-    return [executable, "-m", "reload_kernel", "-f", "{connection_file}", *options]
+    """The command Jupyter runs to start the kernel; ``options`` are kernel options.
+
+    ``-Xfrozen_modules=off`` (ignored before Python 3.11) lets the debugger see the standard
+    library's frozen modules and keeps debugpy's warning about them off the kernel's stderr.
+    """
+    return [executable, *PYTHON_OPTIONS, "-m", "reload_kernel", "-f", "{connection_file}", *options]
 
 
 def kernel_dict(

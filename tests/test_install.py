@@ -77,11 +77,11 @@ def tree(root: Path) -> list[str]:
 @pytest.mark.parametrize(
     ("options", "expected"),
     [
-        ((), [PYTHON, "-m", "reload_kernel", "-f", "{connection_file}"]),
+        ((), [PYTHON, "-Xfrozen_modules=off", "-m", "reload_kernel", "-f", "{connection_file}"]),
         (
             ("--ReloadKernel.report=VERBOSE", "--ReloadKernel.exclude=big"),
             [
-                *(PYTHON, "-m", "reload_kernel", "-f", "{connection_file}"),
+                *(PYTHON, "-Xfrozen_modules=off", "-m", "reload_kernel", "-f", "{connection_file}"),
                 *("--ReloadKernel.report=VERBOSE", "--ReloadKernel.exclude=big"),
             ],
         ),
