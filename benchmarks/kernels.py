@@ -44,12 +44,19 @@ def kernel_kinds() -> list[KernelKind]:
             ipykernel,
             ["%load_ext autoreload", "%autoreload 2"],
         ),
-        KernelKind(
-            "reload_kernel",
-            "reload_kernel",
-            [python, "-m", "reload_kernel", "-f", "{connection_file}"],
-        ),
+        KernelKind("reload_kernel", "reload_kernel", reload_kernel_argv()),
     ]
+
+
+def reload_kernel_argv() -> list[str]:
+    """The argv of the kernelspec this repository ships, run by this interpreter (each kernel
+    is started the way its own kernelspec starts it)."""
+    spec = Path(__file__).resolve().parent.parent / "kernelspec" / "autoreload" / "kernel.json"
+    try:
+        argv: list[str] = json.loads(spec.read_text(encoding="utf-8"))["argv"]
+    except (OSError, ValueError, KeyError):
+        argv = ["python", "-m", "reload_kernel", "-f", "{connection_file}"]
+    return [sys.executable if argument == "python" else argument for argument in argv]
 
 
 class JupyterHome:
