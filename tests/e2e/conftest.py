@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from .harness import Notebook
+from .harness import Notebook, StartKernel
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -38,3 +39,18 @@ def notebook(tmp_path: Path) -> Iterator[Notebook]:
     """A fresh "Python (autoreload)" kernel whose working directory is an empty temp dir."""
     with Notebook(tmp_path / "work") as running:
         yield running
+
+
+@pytest.fixture
+def start_kernel(tmp_path: Path) -> Iterator[StartKernel]:
+    """Start a kernel with options (``extra_arguments=[...]``, ``env={...}``); stopped after."""
+    started: list[Notebook] = []
+
+    def start(**options: Any) -> Notebook:
+        notebook = Notebook(tmp_path / "work", **options).start()
+        started.append(notebook)
+        return notebook
+
+    yield start
+    for notebook in started:
+        notebook.stop()

@@ -8,6 +8,7 @@ import shutil
 import tempfile
 import textwrap
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,20 @@ class Cell:
     error: tuple[str, str] | None = None
     traceback: list[str] = field(default_factory=list)
     output_types: list[str] = field(default_factory=list)
+
+    def add_output(self, kind: str, content: dict[str, Any]) -> None:
+        """Take one iopub output message addressed to this cell."""
+        self.output_types.append(kind)
+        if kind == "stream":
+            if content["name"] == "stdout":
+                self.stdout += content["text"]
+            else:
+                self.stderr += content["text"]
+        elif kind == "execute_result":
+            self.result = content["data"].get("text/plain")
+        elif kind == "error":
+            self.error = (content["ename"], content["evalue"])
+            self.traceback = content["traceback"]
 
     def check(self) -> Cell:
         """Fail with the kernel's own words when the cell did not run cleanly."""
@@ -113,19 +128,8 @@ class Notebook:
         def collect(message: dict[str, Any]) -> None:
             kind = message["msg_type"]
             content = message["content"]
-            if kind in ("status", "execute_input"):
-                return
-            cell.output_types.append(kind)
-            if kind == "stream":
-                if content["name"] == "stdout":
-                    cell.stdout += content["text"]
-                else:
-                    cell.stderr += content["text"]
-            elif kind == "execute_result":
-                cell.result = content["data"].get("text/plain")
-            elif kind == "error":
-                cell.error = (content["ename"], content["evalue"])
-                cell.traceback = content["traceback"]
+            if kind not in ("status", "execute_input"):
+                cell.add_output(kind, content)
 
         reply = self.client.execute_interactive(
             textwrap.dedent(code), output_hook=collect, timeout=timeout, **execute_options
@@ -147,6 +151,10 @@ class Notebook:
                 self.client.get_iopub_msg(timeout=0.2)
             except queue.Empty:
                 return
+
+
+StartKernel = Callable[..., Notebook]
+"""The ``start_kernel`` fixture: start a kernel with Notebook's options, stopped after the test."""
 
 
 def unique_name(prefix: str = "m") -> str:

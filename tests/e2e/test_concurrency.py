@@ -141,16 +141,7 @@ class Traffic:
             if content["execution_state"] == "idle":
                 self.idle.add(msg_id)
             return
-        cell.output_types.append(kind)
-        if kind == "stream":
-            if content["name"] == "stdout":
-                cell.stdout += content["text"]
-            else:
-                cell.stderr += content["text"]
-        elif kind == "execute_result":
-            cell.result = content["data"].get("text/plain")
-        elif kind == "error":
-            cell.error = (content["ename"], content["evalue"])
+        cell.add_output(kind, content)
 
 
 @pytest.fixture(scope="module")

@@ -11,30 +11,11 @@ import subprocess
 import sys
 import uuid
 import zipfile
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from .harness import CELL_TIMEOUT, Notebook
-
-StartKernel = Callable[..., Notebook]
-
-
-@pytest.fixture
-def start_kernel(tmp_path: Path) -> Iterator[StartKernel]:
-    """Start a kernel with options (``extra_arguments=[...]``, ``env={...}``); stopped after."""
-    started: list[Notebook] = []
-
-    def start(**options: Any) -> Notebook:
-        notebook = Notebook(tmp_path / "work", **options).start()
-        started.append(notebook)
-        return notebook
-
-    yield start
-    for notebook in started:
-        notebook.stop()
+from .harness import CELL_TIMEOUT, Notebook, StartKernel
 
 
 def imported_foo(notebook: Notebook) -> None:

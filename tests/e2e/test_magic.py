@@ -3,31 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from .harness import CELL_TIMEOUT, Notebook
+from .harness import CELL_TIMEOUT, Notebook, StartKernel
 
-StartKernel = Callable[..., Notebook]
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
-
-
-@pytest.fixture
-def start_kernel(tmp_path: Path) -> Iterator[StartKernel]:
-    """Start a kernel with options (``extra_arguments=[...]``, ``env={...}``); stopped after."""
-    started: list[Notebook] = []
-
-    def start(**options: Any) -> Notebook:
-        notebook = Notebook(tmp_path / "work", **options).start()
-        started.append(notebook)
-        return notebook
-
-    yield start
-    for notebook in started:
-        notebook.stop()
 
 
 def pager_text(notebook: Notebook, code: str) -> str:

@@ -88,16 +88,7 @@ class Traffic:
             return
         if kind == "execute_input":
             return
-        cell.output_types.append(kind)
-        if kind == "stream":
-            if content["name"] == "stdout":
-                cell.stdout += content["text"]
-            else:
-                cell.stderr += content["text"]
-        elif kind == "execute_result":
-            cell.result = content["data"].get("text/plain")
-        elif kind == "error":
-            cell.error = (content["ename"], content["evalue"])
+        cell.add_output(kind, content)
 
 
 def kernel_features(notebook: Notebook) -> list[str]:
