@@ -62,7 +62,7 @@ class Sizes:
 
 
 FULL = Sizes(
-    start_rounds=5,
+    start_rounds=8,
     stack=SCIENTIFIC_STACK,
     user_modules=200,
     idle_rounds=200,
