@@ -17,7 +17,7 @@ from __future__ import annotations
 import ast
 import enum
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
@@ -38,6 +38,14 @@ Fingerprint = tuple[Any, ...]
 """A syntax tree reduced to nested tuples: equal exactly when ``ast.dump`` texts are equal."""
 
 
+TextKey = tuple[str, str, int, int]
+"""What a part of a module was parsed from: what the part is (``"definition"``: a function with
+its body, ``"statement"``: a top-level statement with function bodies left out), the whole
+lines it spans (from its first decorator), and the offsets of its first and last character in
+them. A syntax tree depends only on the text it was parsed from, never on where that text sits:
+the same key always stands for the same fingerprint."""
+
+
 @dataclass(frozen=True)
 class ModuleShape:
     """A module's parsed source reduced to what decides the kind of an edit."""
@@ -48,6 +56,9 @@ class ModuleShape:
     """Each function or method (by qualname) → its definitions, in source order."""
     bodies: tuple[Fingerprint, ...]
     """Every definition in source order: with equal skeletons, equal bodies mean equal trees."""
+    by_text: dict[TextKey, Fingerprint] = field(default_factory=dict, compare=False)
+    """Fingerprints of the definitions and top-level statements by their text, for the next
+    version to reuse (see ``shape_of``); empty when the shape was made without the source."""
 
 
 def _definitions(body: list[ast.stmt], prefix: str) -> Iterator[tuple[str, FunctionNode]]:
@@ -58,36 +69,69 @@ def _definitions(body: list[ast.stmt], prefix: str) -> Iterator[tuple[str, Funct
         elif isinstance(statement, ast.ClassDef):
             yield from _definitions(statement.body, f"{prefix}{statement.name}.")
         else:
-            for field in ("body", "orelse", "finalbody"):
-                nested = getattr(statement, field, None)
+            for field_name in ("body", "orelse", "finalbody"):
+                nested = getattr(statement, field_name, None)
                 if isinstance(nested, list):
                     yield from _definitions(nested, prefix)
             for handler in getattr(statement, "handlers", ()):
                 yield from _definitions(handler.body, prefix)
 
 
-def shape_of(tree: ast.Module) -> ModuleShape:
+def shape_of(
+    tree: ast.Module, source: str | None = None, previous: ModuleShape | None = None
+) -> ModuleShape:
     """The shape of a parsed module. ``tree`` is left as it was.
 
-    Each part of the tree is fingerprinted once (the definitions, then the rest): reloading
-    many modules at once spends much of its time here.
+    ``source`` is the text ``tree`` was parsed from (decoded, so lines end in ``\\n`` only).
+    With it, a definition or top-level statement whose text is unchanged since ``previous``
+    reuses its fingerprint instead of being walked again: fingerprinting was most of the cost
+    of reloading a module, and an edit usually touches one or two of its parts.
     """
     nodes = list(_definitions(tree.body, ""))
+    lines = source.split("\n") if source is not None else None
+    known = previous.by_text if previous is not None else {}
+    by_text: dict[TextKey, Fingerprint] = {}
+
+    def fingerprint_of(kind: str, node: ast.stmt) -> Fingerprint:
+        key = _text_key(kind, node, lines) if lines is not None else None
+        fingerprint = known.get(key) if key is not None else None
+        if fingerprint is None:
+            fingerprint = _fingerprint(node)
+        if key is not None:
+            by_text[key] = fingerprint
+        return fingerprint
+
     definitions: dict[str, list[Fingerprint]] = {}
     bodies = []
     for qualname, node in nodes:
-        fingerprint = _fingerprint(node)
+        fingerprint = fingerprint_of("definition", node)
         definitions.setdefault(qualname, []).append(fingerprint)
         bodies.append(fingerprint)
     saved = [node.body for _, node in nodes]
     try:
         for _, node in nodes:
             node.body = []
-        skeleton = _fingerprint(tree)
+        statements = tuple(fingerprint_of("statement", statement) for statement in tree.body)
+        ignores = tuple(_fingerprint(ignore) for ignore in tree.type_ignores)
+        skeleton = ("Module", statements, ignores)
     finally:
         for (_, node), body in zip(nodes, saved, strict=True):
             node.body = body
-    return ModuleShape(skeleton, {k: tuple(v) for k, v in definitions.items()}, tuple(bodies))
+    return ModuleShape(
+        skeleton, {k: tuple(v) for k, v in definitions.items()}, tuple(bodies), by_text
+    )
+
+
+def _text_key(kind: str, node: ast.stmt, lines: list[str]) -> TextKey | None:
+    """The text ``node`` was parsed from, as a key (None when its position is unknown)."""
+    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
+    first_line, first_column = min(
+        [(node.lineno, node.col_offset)] + [(d.lineno, d.col_offset) for d in decorators]
+    )
+    if node.end_lineno is None or node.end_col_offset is None:
+        return None
+    spanned = "\n".join(lines[first_line - 1 : node.end_lineno])
+    return kind, spanned, first_column, node.end_col_offset
 
 
 def _fingerprint(node: ast.AST) -> Fingerprint:

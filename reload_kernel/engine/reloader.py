@@ -11,12 +11,11 @@ from __future__ import annotations
 import ast
 import copy
 import errno
-import hashlib
+import importlib.util
 import linecache
 import os
 import sys
 import threading
-from collections import OrderedDict
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -24,7 +23,7 @@ from typing import Any
 
 from .detect import FileState, SourceSnapshot, read_snapshot, stat_stamp
 from .diff import EditKind, ModuleShape, classify_edit, shape_of
-from .graph import RUNS_CODE, STAR, ImportEdge, import_edges, reload_groups
+from .graph import RUNS_CODE, STAR, import_edges, reload_groups
 from .hook import ImportRecorder
 from .interrupts import InterruptGuard
 from .load import (
@@ -69,7 +68,11 @@ class Reloader:
         self._recorder = ImportRecorder(self.policy.is_user_path)
         self._files: dict[str, FileState] = {}
         self._shapes: dict[str, ModuleShape] = {}
-        self._dependencies: dict[str, Dependencies] = {}
+        self._dependencies: dict[str, tuple[bytes, Dependencies]] = {}
+        """Each module's import-time uses of modules, with the version they were read from."""
+        self._importers = _ImporterIndex()
+        self._compiled: dict[str, tuple[SourceSnapshot, CompiledSource | ModuleLoadError]] = {}
+        """The changed modules of the step in progress, compiled once (or why they cannot be)."""
         self._poll = poll
         self._watcher = FileWatcher(poll=poll)
         self._names_by_path: dict[str, set[str]] = {}
@@ -204,7 +207,7 @@ class Reloader:
             self._stop_watching(name, previous.loaded.path)
         self._files[name] = FileState(snapshot)
         self._shapes.pop(name, None)
-        self._dependencies.clear()
+        self._importers.set_source(name, snapshot.data)
         if name not in self._tracking_order:
             self._tracking_order[name] = self._tracked_count
             self._tracked_count += 1
@@ -225,7 +228,8 @@ class Reloader:
         del self._files[name]
         self._failures.pop(name, None)
         self._shapes.pop(name, None)
-        self._dependencies.clear()
+        self._dependencies.pop(name, None)
+        self._importers.remove(name)
 
     # --- what changed ---------------------------------------------------------------------
 
@@ -312,22 +316,29 @@ class Reloader:
     def _module_dependencies(self, name: str, data: bytes | None = None) -> Dependencies:
         """What ``name``'s import-time code uses of each other tracked module: target → the
         names it reads there, with ``STAR`` and ``RUNS_CODE`` (see ``graph``). Read from
-        ``data`` when given (a version not running yet), else from the running one (cached)."""
-        loaded = self._files[name].loaded
-        if data is not None and data != loaded.data:
-            return self._parse_dependencies(name, data, loaded.path)
+        ``data`` when given (a version not running yet), else from the running one."""
+        if data is None:
+            data = self._files[name].loaded.data
         cached = self._dependencies.get(name)
-        if cached is None:
-            cached = self._dependencies[name] = self._parse_dependencies(
-                name, loaded.data, loaded.path
-            )
-        return cached
+        if cached is None or cached[0] != data:
+            cached = self._dependencies[name] = (data, self._parse_dependencies(name, data))
+        # Read once per version, to every name that may be a module, and filtered on use: the
+        # tracked set changes with every import, a version's edges do not.
+        return {target: names for target, names in cached[1].items() if target in self._files}
 
-    def _parse_dependencies(self, name: str, data: bytes, path: str) -> Dependencies:
+    def _parse_dependencies(self, name: str, data: bytes) -> Dependencies:
         package = getattr(sys.modules.get(name), "__package__", None) or ""
+        snapshot, compiled = self._compiled.get(name, (None, None))
+        tree: ast.Module | None
+        if snapshot is not None and snapshot.data is data:
+            # Parsed already to be compiled: not parsed twice.
+            tree = compiled.tree if isinstance(compiled, CompiledSource) else None
+        else:
+            tree = _parse_or_none(data, self._files[name].loaded.path)
         dependencies: Dependencies = {}
-        for edge in _candidate_edges(name, package, data, path):
-            if edge.target in self._files and edge.target != name:
+        # A version that cannot compile runs nothing, so it uses nothing.
+        for edge in import_edges(tree, name, package) if tree is not None else ():
+            if edge.target != name:
                 dependencies.setdefault(edge.target, set()).update(edge.names)
         return dependencies
 
@@ -337,20 +348,27 @@ class Reloader:
         snapshot = changes.get(name)
         return snapshot.data if snapshot is not None else self._files[name].failed_data
 
-    def _with_dependents(self, changed: Iterable[str], graph: dict[str, Dependencies]) -> list[str]:
-        """The changed modules and every tracked module importing them, directly or not."""
-        importers: dict[str, set[str]] = {}
-        for name, dependencies in graph.items():
-            for target in dependencies:
-                importers.setdefault(target, set()).add(name)
-        affected = set(changed)
+    def _with_dependents(self, changes: dict[str, SourceSnapshot]) -> list[str]:
+        """The changed modules and every tracked module importing them, directly or not, in
+        tracking order.
+
+        Only modules that may import a changed module are parsed (see ``_ImporterIndex``),
+        each version once: neither a new import nor an edit re-reads every tracked module.
+        """
+        # The index knows the running versions; a newer version on disk is asked directly.
+        newer = [name for name in [*changes, *self._failures] if name in self._files]
+        affected = set(changes)
         pending = list(affected)
         while pending:
-            for importer in importers.get(pending.pop(), ()):
-                if importer not in affected:
-                    affected.add(importer)
-                    pending.append(importer)
-        return [name for name in self._files if name in affected]
+            target = pending.pop()
+            for suspect in self._importers.suspects(target).union(newer):
+                if suspect in affected or suspect == target:
+                    continue
+                uses = self._module_dependencies(suspect, self._newest_source(suspect, changes))
+                if target in uses:
+                    affected.add(suspect)
+                    pending.append(suspect)
+        return sorted(affected, key=self._tracking_order.__getitem__)
 
     # --- load, update in place ------------------------------------------------------------
 
@@ -362,13 +380,23 @@ class Reloader:
         that is gone through until no member is due any more; every module is loaded at most
         once per step, and a failure stops only the modules that needed it.
         """
+        self._compiled = {}
+        try:
+            self._reload_in_order(changes, report)
+        finally:
+            self._compiled = {}
+
+    def _reload_in_order(self, changes: dict[str, SourceSnapshot], report: Report) -> None:
+        for name, snapshot in changes.items():
+            # Compiled first: its syntax tree also gives the new version's imports.
+            self._compiled[name] = (snapshot, self._compile(name, snapshot))
+        candidates = self._with_dependents(changes)
         graph = {
             name: self._module_dependencies(name, self._newest_source(name, changes))
-            for name in self._files
+            for name in candidates
         }
-        candidates = self._with_dependents(changes, graph)
         batch = _Batch()
-        for group in reload_groups(candidates, {name: graph[name] for name in candidates}):
+        for group in reload_groups(candidates, graph):
             waiting, loaded = list(group), []
             progressed = True
             while waiting and progressed:
@@ -458,9 +486,12 @@ class Reloader:
             self._fail(name, ModuleLoadError(name, snapshot.path, "load", cause), snapshot, report)
             return None
         try:
-            with self._guard.interruptible():
-                compiled = compile_snapshot(name, snapshot)
-            shape = shape_of(compiled.tree)
+            compiled_for, compiled = self._compiled.get(name, (None, None))
+            if compiled is None or compiled_for is not snapshot:
+                compiled = self._compile(name, snapshot)
+            if isinstance(compiled, ModuleLoadError):
+                raise compiled
+            shape = shape_of(compiled.tree, compiled.text, previous=self._shape(name))
             kind, functions = classify_edit(self._shape(name), shape)
             patchable = not triggers and kind is not EditKind.TOP_LEVEL
             if patchable and patch_bodies(module, compiled, undo):
@@ -520,22 +551,30 @@ class Reloader:
             module.__dict__.update(previous)
             if self._files.get(name) is state:
                 self._files[name] = saved_state
+                self._importers.set_source(name, saved_state.loaded.data)
             _put_back(self._failures, name, saved_failure)
             _put_back(self._shapes, name, saved_shape)
-            self._dependencies.pop(name, None)
             _put_back(linecache.cache, saved_state.loaded.path, saved_lines)
 
         self._step_undo.record_action(roll_back)
+
+    def _compile(self, name: str, snapshot: SourceSnapshot) -> CompiledSource | ModuleLoadError:
+        try:
+            with self._guard.interruptible():
+                return compile_snapshot(name, snapshot)
+        except ModuleLoadError as error:
+            return error
 
     def _shape(self, name: str) -> ModuleShape:
         shape = self._shapes.get(name)
         if shape is None:
             loaded = self._files[name].loaded
             try:
-                tree = ast.parse(loaded.data, filename=loaded.path)
-            except (SyntaxError, ValueError):
-                tree = ast.Module(body=[], type_ignores=[])
-            shape = self._shapes[name] = shape_of(tree)
+                text = importlib.util.decode_source(loaded.data)
+                tree = ast.parse(text, filename=loaded.path)
+            except (SyntaxError, UnicodeDecodeError, ValueError, RecursionError, MemoryError):
+                text, tree = None, ast.Module(body=[], type_ignores=[])
+            shape = self._shapes[name] = shape_of(tree, text)
         return shape
 
     def _commit(
@@ -552,7 +591,7 @@ class Reloader:
         self._files[name].mark_loaded(snapshot)
         self._failures.pop(name, None)
         self._shapes[name] = shape
-        self._dependencies.pop(name, None)
+        self._importers.set_source(name, snapshot.data)
         # Pin the source that is now running, so tracebacks show its lines even before the
         # file's mtime moves on (linecache never re-checks entries whose mtime is None).
         lines = compiled.text.splitlines(keepends=True)
@@ -615,39 +654,63 @@ def _star_names(module: ModuleType | None, previous: dict[str, Any]) -> set[str]
     return names | {name for name in previous if not name.startswith("_")}
 
 
-#: Import edges of recent versions of modules, by (name, package, path, digest of the source).
-#: Keyed by a digest, not by the source itself: every version's bytes would stay in memory
-#: (a 10 MB module saved ten times held 100 MB; a 2,000-edit soak grew by 1.4 MB per 1,000).
-_EDGES_BY_VERSION: OrderedDict[tuple[str, str, str, bytes], tuple[ImportEdge, ...]] = OrderedDict()
-_EDGES_REMEMBERED = 4096
-
-
-def _candidate_edges(name: str, package: str, data: bytes, path: str) -> tuple[ImportEdge, ...]:
-    """The import edges of one version of a module, to every name that may be a module.
-
-    Cached by content: the set of tracked modules changes with every new import, but a file's
-    edges do not, and parsing every tracked file again would make the next reload slow.
-    """
-    key = (name, package, path, hashlib.blake2b(data, digest_size=20).digest())
-    edges = _EDGES_BY_VERSION.get(key)
-    if edges is None:
-        edges = _EDGES_BY_VERSION[key] = _parse_candidate_edges(name, package, data, path)
-        if len(_EDGES_BY_VERSION) > _EDGES_REMEMBERED:
-            _EDGES_BY_VERSION.popitem(last=False)
-    else:
-        _EDGES_BY_VERSION.move_to_end(key)
-    return edges
-
-
-def _parse_candidate_edges(
-    name: str, package: str, data: bytes, path: str
-) -> tuple[ImportEdge, ...]:
+def _parse_or_none(data: bytes, path: str) -> ast.Module | None:
     try:
-        tree = ast.parse(data, filename=path)
+        return ast.parse(data, filename=path)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         # (RecursionError, MemoryError: how the parser refuses code nested too deeply.)
-        return ()  # a version that cannot compile runs nothing, so it uses nothing
-    return tuple(import_edges(tree, name, package))
+        return None
+
+
+class _ImporterIndex:
+    """Which tracked modules may import a module, found without parsing them all.
+
+    A module imports ``a.b`` only by writing ``b`` (``import a.b``, ``from a import b``,
+    ``from .b import x``), or by a relative import of a package it is inside of (``from ..
+    import x`` in ``a.b.c`` imports ``a``). So a module whose bytes do not contain ``b`` and
+    that is not inside ``a.b`` cannot import it; ``bytes.find`` rules out thousands of modules
+    in a millisecond, where parsing them took seconds. A source that is not pure ASCII is
+    always a suspect: identifiers are compared after NFKC normalisation.
+
+    Suspects of a module are found by one scan the first time they are asked for, then kept
+    up to date as modules are tracked, reloaded and forgotten.
+    """
+
+    def __init__(self) -> None:
+        self._sources: dict[str, bytes] = {}
+        self._suspects: dict[str, set[str]] = {}
+
+    def set_source(self, name: str, data: bytes) -> None:
+        """``name`` now runs the version ``data``."""
+        self._sources[name] = data
+        for target, suspects in self._suspects.items():
+            if _may_import(name, data, target):
+                suspects.add(name)
+            else:
+                suspects.discard(name)
+
+    def remove(self, name: str) -> None:
+        self._sources.pop(name, None)
+        self._suspects.pop(name, None)
+        for suspects in self._suspects.values():
+            suspects.discard(name)
+
+    def suspects(self, target: str) -> set[str]:
+        """The modules whose running version may import ``target`` (a superset)."""
+        suspects = self._suspects.get(target)
+        if suspects is None:
+            suspects = self._suspects[target] = {
+                name for name, data in self._sources.items() if _may_import(name, data, target)
+            }
+        return suspects
+
+
+def _may_import(importer: str, data: bytes, target: str) -> bool:
+    """False only when a module of this name and source surely does not import ``target``."""
+    if importer.startswith(target + "."):
+        return True  # a relative import reaches the packages a module is inside of
+    last = target.rpartition(".")[2]
+    return last.encode("ascii", "replace") in data or not data.isascii()
 
 
 def _read_or_none(path: str) -> SourceSnapshot | None:
