@@ -18,6 +18,7 @@ module already exported before, which the user may have deleted on purpose).
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
@@ -119,6 +120,10 @@ def _body_run_in_the_notebook(call: ast.Call) -> ast.Module | None:
         return None  # IPython syntax inside (a magic, a shell escape): nothing we can read
 
 
+#: Words that may be Python names, in ASCII text.
+_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def public_names(module: ModuleType) -> list[str]:
     """The names ``from module import *`` binds."""
     exported = getattr(module, "__all__", None)
@@ -139,6 +144,20 @@ class NotebookBindings:
     def bindings(self) -> dict[str, ImportBinding]:
         """The current bindings by notebook name (a copy)."""
         return dict(self._bindings)
+
+    def may_change(self, text: str) -> bool:
+        """Whether recording a cell whose text is ``text`` could change the bindings.
+
+        Read before the cell is parsed, so that most cells cost nothing: only a cell that
+        imports (it must say ``import``) or that writes the name of a binding can change one.
+        ``text`` may be the cell as typed: IPython's own transforms (magics, ``!`` commands,
+        prompts) add no import and bind only names written in the cell. A cell that is not
+        ASCII is always read: Python names are compared after NFKC normalisation, so ``ｘ``
+        writes ``x``.
+        """
+        if "import" in text or not text.isascii():
+            return True
+        return not self._bindings.keys().isdisjoint(_WORDS.findall(text))
 
     def record_cell(self, source: str, user_ns: MutableMapping[str, Any]) -> None:
         """Record the bindings made by a cell that has just run (``source`` is plain Python)."""

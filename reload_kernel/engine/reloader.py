@@ -16,7 +16,7 @@ import linecache
 import os
 import sys
 import threading
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Collection, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -125,6 +125,11 @@ class Reloader:
             self.policy.add_exclusions(names)
             for name in [name for name in self._files if self.policy.is_excluded(name)]:
                 self._forget(name)
+
+    def cell_may_bind(self, text: str) -> bool:
+        """False when recording this cell would surely change nothing (see ``may_change``)."""
+        with self._lock:
+            return self.bindings.may_change(text)
 
     def record_cell(self, source: str, user_ns: MutableMapping[str, Any]) -> None:
         with self._lock:
@@ -313,18 +318,36 @@ class Reloader:
 
     # --- in what order --------------------------------------------------------------------
 
-    def _module_dependencies(self, name: str, data: bytes | None = None) -> Dependencies:
-        """What ``name``'s import-time code uses of each other tracked module: target → the
-        names it reads there, with ``STAR`` and ``RUNS_CODE`` (see ``graph``). Read from
-        ``data`` when given (a version not running yet), else from the running one."""
+    def _uses(self, name: str, data: bytes | None = None) -> Dependencies:
+        """What ``name``'s import-time code uses of each other module that may exist: target →
+        the names it reads there, with ``STAR`` and ``RUNS_CODE`` (see ``graph``). Read from
+        ``data`` when given (a version not running yet), else from the running one.
+
+        Read once per version and filtered by the caller: the tracked set changes with every
+        import, a version's edges do not.
+        """
         if data is None:
             data = self._files[name].loaded.data
         cached = self._dependencies.get(name)
         if cached is None or cached[0] != data:
             cached = self._dependencies[name] = (data, self._parse_dependencies(name, data))
-        # Read once per version, to every name that may be a module, and filtered on use: the
-        # tracked set changes with every import, a version's edges do not.
-        return {target: names for target, names in cached[1].items() if target in self._files}
+        return cached[1]
+
+    def _dependencies_among(
+        self, name: str, data: bytes | None, modules: Collection[str]
+    ) -> Dependencies:
+        """What ``name`` (its version ``data``, else the running one) uses of ``modules``.
+
+        Not parsed when its source names none of them (see ``_may_import``).
+        """
+        if data is None:
+            data = self._files[name].loaded.data
+        cached = self._dependencies.get(name)
+        parsed = cached is not None and cached[0] == data
+        if not parsed and not any(_may_import(name, data, m) for m in modules if m != name):
+            return {}
+        uses = self._uses(name, data)
+        return {target: names for target, names in uses.items() if target in modules}
 
     def _parse_dependencies(self, name: str, data: bytes) -> Dependencies:
         package = getattr(sys.modules.get(name), "__package__", None) or ""
@@ -364,8 +387,7 @@ class Reloader:
             for suspect in self._importers.suspects(target).union(newer):
                 if suspect in affected or suspect == target:
                     continue
-                uses = self._module_dependencies(suspect, self._newest_source(suspect, changes))
-                if target in uses:
+                if target in self._uses(suspect, self._newest_source(suspect, changes)):
                     affected.add(suspect)
                     pending.append(suspect)
         return sorted(affected, key=self._tracking_order.__getitem__)
@@ -391,8 +413,11 @@ class Reloader:
             # Compiled first: its syntax tree also gives the new version's imports.
             self._compiled[name] = (snapshot, self._compile(name, snapshot))
         candidates = self._with_dependents(changes)
+        members = set(candidates)
+        # Only edges between the modules to go through matter, to order them and to tell
+        # which used what changed.
         graph = {
-            name: self._module_dependencies(name, self._newest_source(name, changes))
+            name: self._dependencies_among(name, self._newest_source(name, changes), members)
             for name in candidates
         }
         batch = _Batch()
