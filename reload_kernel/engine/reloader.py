@@ -16,6 +16,7 @@ import linecache
 import os
 import sys
 import threading
+import unicodedata
 from collections.abc import Collection, Iterable, MutableMapping
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -343,9 +344,10 @@ class Reloader:
         if data is None:
             data = self._files[name].loaded.data
         cached = self._dependencies.get(name)
-        parsed = cached is not None and cached[0] == data
-        if not parsed and not any(_may_import(name, data, m) for m in modules if m != name):
-            return {}
+        if cached is None or cached[0] != data:
+            searchable = _searchable(data)
+            if not any(_may_import(name, searchable, m) for m in modules if m != name):
+                return {}
         uses = self._uses(name, data)
         return {target: names for target, names in uses.items() if target in modules}
 
@@ -695,7 +697,7 @@ class _ImporterIndex:
     import x`` in ``a.b.c`` imports ``a``). So a module whose bytes do not contain ``b`` and
     that is not inside ``a.b`` cannot import it; ``bytes.find`` rules out thousands of modules
     in a millisecond, where parsing them took seconds. A source that is not pure ASCII is
-    always a suspect: identifiers are compared after NFKC normalisation.
+    searched as Python reads its identifiers (see ``_searchable``).
 
     Suspects of a module are found by one scan the first time they are asked for, then kept
     up to date as modules are tracked, reloaded and forgotten.
@@ -707,7 +709,7 @@ class _ImporterIndex:
 
     def set_source(self, name: str, data: bytes) -> None:
         """``name`` now runs the version ``data``."""
-        self._sources[name] = data
+        data = self._sources[name] = _searchable(data)
         for target, suspects in self._suspects.items():
             if _may_import(name, data, target):
                 suspects.add(name)
@@ -730,12 +732,27 @@ class _ImporterIndex:
         return suspects
 
 
-def _may_import(importer: str, data: bytes, target: str) -> bool:
-    """False only when a module of this name and source surely does not import ``target``."""
+def _may_import(importer: str, searchable: bytes, target: str) -> bool:
+    """False only when a module of this name and source (``_searchable``) surely does not
+    import ``target``."""
     if importer.startswith(target + "."):
         return True  # a relative import reaches the packages a module is inside of
-    last = target.rpartition(".")[2]
-    return last.encode("ascii", "replace") in data or not data.isascii()
+    return target.rpartition(".")[2].encode("utf-8", "surrogatepass") in searchable
+
+
+def _searchable(data: bytes) -> bytes:
+    """A module's source with identifiers spelled as Python reads them, in UTF-8.
+
+    Python compares identifiers after NFKC normalisation (``ｂase`` written with a full-width
+    b names ``base``), and a coding cookie may say the bytes are not UTF-8.
+    """
+    if data.isascii():
+        return data
+    try:
+        text = importlib.util.decode_source(data)
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        return data  # cannot be decoded, so cannot compile: it imports nothing
+    return unicodedata.normalize("NFKC", text).encode("utf-8", "surrogatepass")
 
 
 def _read_or_none(path: str) -> SourceSnapshot | None:

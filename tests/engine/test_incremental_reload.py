@@ -1,0 +1,214 @@
+"""The reload step reads only what an edit can concern, and finds what a full re-read would find.
+
+Import edges are parsed only for modules whose source may import an edited module (see
+``reloader._ImporterIndex``), each version once; fingerprints of definitions and statements
+whose text did not change are reused (see ``diff.shape_of``). These tests pin both halves: the
+work avoided, and the answers unchanged.
+"""
+
+from __future__ import annotations
+
+import ast
+import sys
+import textwrap
+from collections.abc import Iterator
+
+import pytest
+
+from reload_kernel.engine import reloader as reloader_module
+from reload_kernel.engine.diff import classify_edit, shape_of
+from reload_kernel.engine.graph import ImportEdge
+
+from .conftest import Workspace
+
+BASE = '''\
+import math
+
+LIMIT = 1
+
+
+def area(r):
+    """Area."""
+    return math.pi * r * r
+
+
+class Shape:
+    sides = 0
+
+    @staticmethod
+    def describe(): return "shape"
+
+    def grow(self, k=2):
+        return k
+'''
+
+
+@pytest.mark.parametrize(
+    "new",
+    [
+        pytest.param(BASE, id="unchanged"),
+        pytest.param(BASE.replace("LIMIT = 1", "LIMIT = 2"), id="top-level-value"),
+        pytest.param(BASE.replace("r * r", "r ** 2"), id="function-body"),
+        pytest.param(BASE.replace('"""Area."""', '"""Area of a disc."""'), id="docstring"),
+        pytest.param(BASE.replace("\n\n\ndef area", "\n# a comment\n\ndef area"), id="comment"),
+        pytest.param(BASE.replace("k=2", "k=3"), id="default-value"),
+        pytest.param(BASE.replace("sides = 0", "sides = 1"), id="class-attribute"),
+        pytest.param(BASE.replace("@staticmethod\n    ", ""), id="decorator-removed"),
+        pytest.param(BASE.replace("class Shape:", "class Form:"), id="class-renamed"),
+        pytest.param(BASE.replace("LIMIT = 1", "LIMIT = 1; OTHER = 2"), id="two-on-a-line"),
+        pytest.param(
+            BASE.replace("    def grow", "    def area(r):\n        return 0\n\n    def grow"),
+            id="same-name-in-a-class",
+        ),
+        pytest.param(
+            BASE + "\n\nclass Copy:\n    def grow(self, k=2):\n        return k\n",
+            id="identical-method-in-another-class",
+        ),
+        pytest.param(BASE.replace("    return math.pi", "    return 3.14"), id="body-line"),
+    ],
+)
+def test_reused_fingerprints_classify_like_fresh_ones(new: str) -> None:
+    old_shape = shape_of(ast.parse(BASE), BASE)
+    reused = classify_edit(old_shape, shape_of(ast.parse(new), new, previous=old_shape))
+    fresh = classify_edit(shape_of(ast.parse(BASE)), shape_of(ast.parse(new)))
+    assert reused == fresh
+
+
+def test_shape_with_source_equals_shape_without() -> None:
+    with_source = shape_of(ast.parse(BASE), BASE)
+    without = shape_of(ast.parse(BASE))
+    assert (with_source.skeleton, with_source.definitions, with_source.bodies) == (
+        without.skeleton,
+        without.definitions,
+        without.bodies,
+    )
+
+
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The modules whose import edges the reloader walks, in order."""
+    walked: list[str] = []
+    original = reloader_module.import_edges
+
+    def counting(tree: ast.Module, importer: str, package: str) -> list[ImportEdge]:
+        walked.append(importer)
+        return original(tree, importer, package)
+
+    monkeypatch.setattr(reloader_module, "import_edges", counting)
+    yield walked
+
+
+def write_unrelated(workspace: Workspace, count: int) -> None:
+    for index in range(count):
+        workspace.write(f"other_{index}.py", f"VALUE = {index}\n")
+        workspace.import_(f"other_{index}")
+
+
+def test_an_edit_parses_only_modules_that_may_import_it(
+    workspace: Workspace, parsed: list[str]
+) -> None:
+    base, user = workspace.name("base"), workspace.name("user")
+    workspace.write("base.py", "LIMIT = 1\n")
+    workspace.write("user.py", f"from {base} import LIMIT\nSEEN = LIMIT\n")
+    workspace.import_("user")
+    write_unrelated(workspace, 30)
+    workspace.reload()
+
+    workspace.write("base.py", "LIMIT = 2\n")
+    report = workspace.reload()
+
+    assert [entry.module for entry in report.reloaded] == [base, user]
+    assert sys.modules[user].SEEN == 2
+    assert sorted(set(parsed)) == [user]
+
+
+def test_an_edit_parses_each_version_once(workspace: Workspace, parsed: list[str]) -> None:
+    base, user = workspace.name("base"), workspace.name("user")
+    workspace.write("base.py", "LIMIT = 1\n")
+    workspace.write("user.py", f"from {base} import LIMIT\nSEEN = LIMIT\n")
+    workspace.import_("user")
+    workspace.write("base.py", "LIMIT = 2\n")
+    workspace.reload()
+    parsed.clear()
+
+    workspace.write("base.py", "LIMIT = 3\n")
+    workspace.reload()
+
+    assert sys.modules[user].SEEN == 3
+    # user's version re-run last step was read then; its running version is still that one.
+    assert parsed == []
+
+
+def test_a_module_imported_after_an_edit_is_found_as_a_dependent(workspace: Workspace) -> None:
+    base, late = workspace.name("base"), workspace.name("late")
+    workspace.write("base.py", "LIMIT = 1\n")
+    workspace.import_("base")
+    workspace.write("base.py", "LIMIT = 2\n")
+    workspace.reload()  # base's importers are looked up (none) before late exists
+    workspace.write("late.py", f"from {base} import LIMIT\nSEEN = LIMIT\n")
+    workspace.import_("late")
+    workspace.reload()
+
+    workspace.write("base.py", "LIMIT = 3\n")
+    report = workspace.reload()
+
+    assert [entry.module for entry in report.reloaded] == [base, late]
+    assert sys.modules[late].SEEN == 3
+
+
+def test_a_dependent_edited_to_stop_importing_is_no_longer_rerun(workspace: Workspace) -> None:
+    base, user = workspace.name("base"), workspace.name("user")
+    workspace.write("base.py", "LIMIT = 1\n")
+    workspace.write("user.py", f"from {base} import LIMIT\nSEEN = LIMIT\n")
+    workspace.import_("user")
+    workspace.write("base.py", "LIMIT = 2\n")
+    workspace.reload()
+    workspace.write("user.py", "SEEN = 0\n")
+    workspace.reload()
+
+    workspace.write("base.py", "LIMIT = 3\n")
+    report = workspace.reload()
+
+    assert [entry.module for entry in report.reloaded] == [base]
+    assert sys.modules[user].SEEN == 0
+
+
+@pytest.mark.parametrize(
+    "importer_source",
+    [
+        pytest.param("from . import LIMIT\nSEEN = LIMIT\n", id="from-dot-import"),
+        pytest.param("from . import *\nSEEN = LIMIT\n", id="from-dot-import-star"),
+    ],
+)
+def test_a_relative_import_of_the_package_itself_makes_a_dependent(
+    workspace: Workspace, importer_source: str
+) -> None:
+    """The importer's source never spells the package's name: found by being inside it."""
+    pkg = workspace.name("pkg")
+    workspace.write("pkg/__init__.py", "LIMIT = 1\n")
+    workspace.write("pkg/sub/__init__.py", "")
+    workspace.write("pkg/sub/inner.py", textwrap.dedent(importer_source).replace(". ", ".. "))
+    workspace.write("pkg/near.py", importer_source)
+    workspace.import_("pkg.near")
+    workspace.import_("pkg.sub.inner")
+
+    workspace.write("pkg/__init__.py", "LIMIT = 2\n")
+    report = workspace.reload()
+
+    assert report.failed == []
+    assert sys.modules[f"{pkg}.near"].SEEN == 2
+    assert sys.modules[f"{pkg}.sub.inner"].SEEN == 2
+
+
+def test_a_source_that_is_not_ascii_is_always_looked_at(workspace: Workspace) -> None:
+    """Identifiers are NFKC-normalised: ``ｂase`` (a full-width b) names ``base``."""
+    base, user = workspace.name("base"), workspace.name("user")
+    workspace.write("base.py", "LIMIT = 1\n")
+    full_width = base.replace("base", "\uff42ase")
+    workspace.write("user.py", f"from {full_width} import LIMIT\nSEEN = LIMIT\n")
+    workspace.import_("user")
+
+    workspace.write("base.py", "LIMIT = 2\n")
+    workspace.reload()
+
+    assert sys.modules[user].SEEN == 2
