@@ -14,6 +14,7 @@ import errno
 import importlib.util
 import linecache
 import os
+import re
 import sys
 import threading
 import unicodedata
@@ -335,9 +336,10 @@ class Reloader:
         return cached[1]
 
     def _dependencies_among(
-        self, name: str, data: bytes | None, modules: Collection[str]
+        self, name: str, data: bytes | None, modules: Collection[str], needles: list[_Needle]
     ) -> Dependencies:
-        """What ``name`` (its version ``data``, else the running one) uses of ``modules``.
+        """What ``name`` (its version ``data``, else the running one) uses of ``modules``
+        (whose ``_needle``s are ``needles``).
 
         Not parsed when its source names none of them (see ``_may_import``).
         """
@@ -345,8 +347,9 @@ class Reloader:
             data = self._files[name].loaded.data
         cached = self._dependencies.get(name)
         if cached is None or cached[0] != data:
-            searchable = _searchable(data)
-            if not any(_may_import(name, searchable, m) for m in modules if m != name):
+            searchable, itself = _searchable(data), _needle(name)
+            words = _words(searchable)
+            if not any(_may_import(name, searchable, n, words) for n in needles if n != itself):
                 return {}
         uses = self._uses(name, data)
         return {target: names for target, names in uses.items() if target in modules}
@@ -415,11 +418,13 @@ class Reloader:
             # Compiled first: its syntax tree also gives the new version's imports.
             self._compiled[name] = (snapshot, self._compile(name, snapshot))
         candidates = self._with_dependents(changes)
-        members = set(candidates)
+        members, needles = set(candidates), [_needle(name) for name in candidates]
         # Only edges between the modules to go through matter, to order them and to tell
         # which used what changed.
         graph = {
-            name: self._dependencies_among(name, self._newest_source(name, changes), members)
+            name: self._dependencies_among(
+                name, self._newest_source(name, changes), members, needles
+            )
             for name in candidates
         }
         batch = _Batch()
@@ -705,13 +710,14 @@ class _ImporterIndex:
 
     def __init__(self) -> None:
         self._sources: dict[str, bytes] = {}
-        self._suspects: dict[str, set[str]] = {}
+        self._suspects: dict[str, tuple[_Needle, set[str]]] = {}
 
     def set_source(self, name: str, data: bytes) -> None:
         """``name`` now runs the version ``data``."""
         data = self._sources[name] = _searchable(data)
-        for target, suspects in self._suspects.items():
-            if _may_import(name, data, target):
+        words = _words(data) if len(self._suspects) > _WORTH_SPLITTING_INTO_WORDS else None
+        for needle, suspects in self._suspects.values():
+            if _may_import(name, data, needle, words):
                 suspects.add(name)
             else:
                 suspects.discard(name)
@@ -719,25 +725,52 @@ class _ImporterIndex:
     def remove(self, name: str) -> None:
         self._sources.pop(name, None)
         self._suspects.pop(name, None)
-        for suspects in self._suspects.values():
+        for _, suspects in self._suspects.values():
             suspects.discard(name)
 
     def suspects(self, target: str) -> set[str]:
         """The modules whose running version may import ``target`` (a superset)."""
-        suspects = self._suspects.get(target)
-        if suspects is None:
-            suspects = self._suspects[target] = {
-                name for name, data in self._sources.items() if _may_import(name, data, target)
-            }
-        return suspects
+        entry = self._suspects.get(target)
+        if entry is None:
+            needle = _needle(target)
+            entry = self._suspects[target] = (
+                needle,
+                {name for name, data in self._sources.items() if _may_import(name, data, needle)},
+            )
+        return entry[1]
 
 
-def _may_import(importer: str, searchable: bytes, target: str) -> bool:
-    """False only when a module of this name and source (``_searchable``) surely does not
-    import ``target``."""
-    if importer.startswith(target + "."):
-        return True  # a relative import reaches the packages a module is inside of
-    return target.rpartition(".")[2].encode("utf-8", "surrogatepass") in searchable
+_Needle = tuple[str, bytes, bool]
+"""What to look for in a module's source to tell whether it may import a module: the prefix of
+the modules inside it, its name's last component as written, and whether that is ASCII (see
+``_may_import``)."""
+
+_ASCII_WORD = re.compile(rb"[A-Za-z0-9_]+")
+#: Above this many needles, splitting a source into words once beats searching it per needle.
+_WORTH_SPLITTING_INTO_WORDS = 8
+
+
+def _needle(target: str) -> _Needle:
+    spelled = target.rpartition(".")[2].encode("utf-8", "surrogatepass")
+    return target + ".", spelled, spelled.isascii()
+
+
+def _words(searchable: bytes) -> frozenset[bytes]:
+    """The longest runs of ASCII identifier characters in a source (``_searchable``)."""
+    return frozenset(_ASCII_WORD.findall(searchable))
+
+
+def _may_import(
+    importer: str, searchable: bytes, needle: _Needle, words: frozenset[bytes] | None = None
+) -> bool:
+    """False only when a module of this name and source (``_searchable``, split into ``words``
+    when given) surely does not import the module ``needle`` was made for."""
+    inside, spelled, ascii_only = needle
+    # An ASCII name is written as a whole run of ASCII identifier characters: a longer run is
+    # another identifier (possibly with a non-ASCII letter next to it).
+    written = spelled in words if words is not None and ascii_only else spelled in searchable
+    # A relative import reaches the packages a module is inside of without naming them.
+    return written or importer.startswith(inside)
 
 
 def _searchable(data: bytes) -> bytes:
