@@ -159,8 +159,11 @@ def switch_off_ipython_autoreload(shell: Any, controls: Controls) -> bool:
     """Unregister IPython autoreload's hooks and stand in for its magics.
 
     Returns True when the extension's hooks were found (it was loaded since the last look).
-    Cheap enough to call around every cell: it reads two short callback lists.
+    Cheap enough to call around every cell: it reads two short callback lists, and nothing at
+    all while the extension's module was never imported (its hooks are methods of its class).
     """
+    if IPYTHON_AUTORELOAD_MODULE not in sys.modules:
+        return False
     found = False
     for event in _AUTORELOAD_EVENTS:
         for callback in list(shell.events.callbacks.get(event, ())):

@@ -157,7 +157,7 @@ class NotebookBindings:
         """
         if "import" in text or not text.isascii():
             return True
-        return not self._bindings.keys().isdisjoint(_WORDS.findall(text))
+        return bool(self._bindings) and not self._bindings.keys().isdisjoint(_WORDS.findall(text))
 
     def record_cell(self, source: str, user_ns: MutableMapping[str, Any]) -> None:
         """Record the bindings made by a cell that has just run (``source`` is plain Python)."""
