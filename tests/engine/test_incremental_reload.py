@@ -9,9 +9,11 @@ work avoided, and the answers unchanged.
 from __future__ import annotations
 
 import ast
+import gc
 import sys
 import textwrap
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -212,3 +214,36 @@ def test_a_source_that_is_not_ascii_is_always_looked_at(workspace: Workspace) ->
     workspace.reload()
 
     assert sys.modules[user].SEEN == 2
+
+
+@pytest.mark.parametrize(
+    ("new_source", "limit", "module_code_runs"),
+    [
+        pytest.param("LIMIT = 2\n", 2, True, id="loads"),
+        pytest.param("LIMIT = (\n", 1, False, id="does-not-compile"),
+        pytest.param("raise ValueError('no')\n", 1, True, id="raises-when-run"),
+    ],
+)
+def test_the_cyclic_collector_runs_module_code_and_after_the_step(
+    workspace: Workspace, new_source: str, limit: int, module_code_runs: bool
+) -> None:
+    base = workspace.name("base")
+    workspace.write("base.py", "LIMIT = 1\n")
+    workspace.import_("base")
+    workspace.write("base.py", new_source)
+
+    collector_during_module_code: list[bool] = []
+    original = reloader_module.rerun
+
+    def spying_rerun(*args: Any, **kwargs: Any) -> Any:
+        collector_during_module_code.append(gc.isenabled())
+        return original(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reloader_module, "rerun", spying_rerun)
+        workspace.reload()
+
+    assert gc.isenabled()
+    assert collector_during_module_code == ([True] if module_code_runs else [])
+    running_limit = sys.modules[base].LIMIT
+    assert running_limit == limit
