@@ -33,8 +33,8 @@ from typing import Any
 
 #: ``signal.signal`` and ``signal.getsignal`` without their enum conversions (see above): the
 #: same C functions, taking and returning plain ints and handler objects.
-_setsignal: Callable[[int, Any], Any] = getattr(_signal, "signal", signal.signal)
-_getsignal: Callable[[int], Any] = getattr(_signal, "getsignal", signal.getsignal)
+_setsignal: Callable[[int, Any], Any] = _signal.signal
+_getsignal: Callable[[int], Any] = _signal.getsignal
 _SIGINT = int(signal.SIGINT)
 
 
