@@ -108,8 +108,8 @@ class ReloadKernel(IPythonKernel):
         reply: dict[str, Any] = await super().do_execute(  # type: ignore[no-untyped-call]
             code, silent, store_history, user_expressions, allow_stdin, **kwargs
         )
-        if user_cell:
-            self._after_cell(code)
+        if not silent:  # a subshell's cell binds names in the same namespace: record them too
+            self._after_cell(code, main_shell=user_cell)
         return reply
 
     @property
@@ -157,9 +157,10 @@ class ReloadKernel(IPythonKernel):
         except BaseException:  # interrupted again while saying so: answer all the same
             return _error_reply(error, [], self._shell.execution_count - 1)
 
-    def _after_cell(self, code: str) -> None:
+    def _after_cell(self, code: str, *, main_shell: bool) -> None:
         try:
-            self._keep_ipython_autoreload_off()  # loaded by this cell: say so in this cell
+            if main_shell:  # IPython's event lists belong to the main shell's thread
+                self._keep_ipython_autoreload_off()  # loaded by this cell: say so in this cell
             if self._engine_started and self._may_bind_imported_names(code):
                 python = self._shell.input_transformer_manager.transform_cell(code)
                 self.reloader.record_cell(python, self._shell.user_ns)

@@ -168,3 +168,16 @@ def test_module_first_imported_in_a_subshell_is_reloaded_by_the_main_shell(
     in_main_shell = notebook.run("versioned.version()").check()
 
     assert (in_main_shell.result, in_main_shell.stderr) == ("2", "↻ reloaded versioned (version)\n")
+
+
+def test_name_imported_in_a_subshell_cell_is_rebound_after_the_main_shell_reloads(
+    notebook: Notebook, subshell: str
+) -> None:
+    notebook.write("limits.py", "LIMIT = 1\n")
+    traffic = Traffic(notebook)
+    traffic.finish(traffic.execute("from limits import LIMIT", subshell_id=subshell)).check()
+    notebook.write("limits.py", "LIMIT = 20\n")
+
+    in_main_shell = notebook.run("LIMIT").check()
+
+    assert (in_main_shell.result, in_main_shell.stderr) == ("20", "↻ reloaded limits\n")
