@@ -76,6 +76,8 @@ class Reloader:
         self._dependencies: dict[str, tuple[bytes, Dependencies]] = {}
         """Each module's import-time uses of modules, with the version they were read from."""
         self._importers = _ImporterIndex()
+        self._last_graph = _Graph((), {}, [])
+        """The previous step's edges and reload order, reused for the versions that stayed."""
         self._prepared: dict[str, _Prepared] = {}
         """The changed modules of the step in progress, compiled once (or why they cannot be)."""
         self._poll = poll
@@ -419,7 +421,7 @@ class Reloader:
         finally:
             self._prepared = {}
 
-    def _prepare(self, changes: dict[str, SourceSnapshot]) -> dict[str, Dependencies]:
+    def _prepare(self, changes: dict[str, SourceSnapshot]) -> _Graph:
         """Compile the changed modules, find what to go through, and the edges between them.
 
         The syntax trees are needed only here, and let go before any module code runs (see
@@ -429,34 +431,57 @@ class Reloader:
         for name, snapshot in changes.items():
             # Compiled first: its syntax tree also gives the new version's imports.
             self._prepared[name] = _Prepared(snapshot, self._compile(name, snapshot))
-        candidates = self._with_dependents(changes)
-        members, needles = set(candidates), [_needle(name) for name in candidates]
-        # Only edges between the modules to go through matter, to order them and to tell
-        # which used what changed.
-        graph = {
-            name: self._dependencies_among(
-                name, self._newest_source(name, changes), members, needles
-            )
-            for name in candidates
-        }
+        graph = self._graph_among(self._with_dependents(changes), changes)
         for name, prepared in self._prepared.items():
             if prepared.tree is not None:
                 prepared.shape = shape_of(prepared.tree, prepared.text, self._shape(name))
                 prepared.tree = None
         return graph
 
+    def _graph_among(self, candidates: list[str], changes: dict[str, SourceSnapshot]) -> _Graph:
+        """The edges between the modules to go through (only those matter, to order them and
+        to tell which used what changed), and the order to go through them.
+
+        Editing one module again and again goes through the same modules each step: the edges
+        of every version the previous step read are taken from it, and so is the order when
+        the edges came out the same.
+        """
+        previous = self._last_graph
+        same_modules = previous.candidates == tuple(candidates)
+        members: set[str] = set(candidates)
+        needles: list[_Needle] | None = None
+        sources: dict[str, bytes] = {}
+        edges: dict[str, Dependencies] = {}
+        for name in candidates:
+            data = self._newest_source(name, changes)
+            if data is None:
+                data = self._files[name].loaded.data
+            sources[name] = data
+            if same_modules and previous.sources.get(name) is data:
+                edges[name] = previous.edges[name]
+                continue
+            if needles is None:
+                needles = [_needle(member) for member in candidates]
+            edges[name] = self._dependencies_among(name, data, members, needles)
+        if same_modules and edges == previous.edges:
+            groups = previous.groups
+        else:
+            groups = reload_groups(candidates, edges)
+        self._last_graph = _Graph(tuple(candidates), sources, groups, edges)
+        return self._last_graph
+
     def _reload_in_order(
-        self, changes: dict[str, SourceSnapshot], graph: dict[str, Dependencies], report: Report
+        self, changes: dict[str, SourceSnapshot], graph: _Graph, report: Report
     ) -> None:
-        candidates = list(graph)
         batch = _Batch()
-        for group in reload_groups(candidates, graph):
+        edges = graph.edges
+        for group in graph.groups:
             waiting, loaded = list(group), []
             progressed = True
             while waiting and progressed:
                 progressed = False
                 for name in list(waiting):
-                    attempt = self._load_if_due(name, changes, graph[name], batch, report)
+                    attempt = self._load_if_due(name, changes, edges[name], batch, report)
                     if attempt is None:
                         continue
                     waiting.remove(name)
@@ -464,7 +489,7 @@ class Reloader:
                     if attempt:
                         loaded.append(name)
             if len(group) > 1:
-                self._refresh_cycle_imports(loaded, graph, batch)
+                self._refresh_cycle_imports(loaded, edges, batch)
 
     def _load_if_due(
         self,
@@ -679,6 +704,18 @@ class Reloader:
                     if MISSING not in (old, new) and module.__dict__.get(attribute) is old:
                         module.__dict__[attribute] = new
                         batch.changed_names[importer].add(attribute)
+
+
+@dataclass(frozen=True)
+class _Graph:
+    """The modules a step goes through, the edges between them, and the order."""
+
+    candidates: tuple[str, ...]
+    sources: dict[str, bytes]
+    """Each module's version the edges were read from."""
+    groups: list[list[str]]
+    """Modules importing each other, each group after the groups it imports."""
+    edges: dict[str, Dependencies] = field(default_factory=dict)
 
 
 class _Prepared:
