@@ -442,12 +442,12 @@ def _keep_function_identities(
             return type(old) is type(new)
         return bool(getattr(old, "__qualname__", MISSING) == getattr(new, "__qualname__", None))
 
-    keys = list(namespace)
-    ordered = [k for k in keys if same_definition(k)] + [k for k in keys if not same_definition(k)]
+    # Asked once per name: reconciling one name never rebinds another.
+    paired = {key: same_definition(key) for key in namespace}
+    ordered = [key for key in paired if paired[key]] + [key for key in paired if not paired[key]]
     for key in ordered:
-        value = namespace[key]
-        old = snapshot.get(key, MISSING)
-        namespace[key] = reconciler.value(old if same_definition(key) else MISSING, value)
+        old = snapshot.get(key, MISSING) if paired[key] else MISSING
+        namespace[key] = reconciler.value(old, namespace[key])
 
 
 def _restore(namespace: dict[str, Any], snapshot: dict[str, Any], undo: UndoLog) -> None:

@@ -501,6 +501,8 @@ class Reloader:
     ) -> bool | None:
         """Load ``name`` if it changed or used what changed. None: nothing to do; else
         whether it loaded."""
+        if name not in changes and batch.changed_names.keys().isdisjoint(dependencies):
+            return None  # unchanged and uses nothing loaded in this step: nothing can be due
         module = sys.modules.get(name)
         if module is None:
             return None
