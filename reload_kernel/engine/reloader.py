@@ -21,7 +21,7 @@ import re
 import sys
 import threading
 import unicodedata
-from collections.abc import Collection, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Collection, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
@@ -341,7 +341,11 @@ class Reloader:
         return cached[1]
 
     def _dependencies_among(
-        self, name: str, data: bytes | None, modules: Collection[str], needles: list[_Needle]
+        self,
+        name: str,
+        data: bytes | None,
+        modules: Collection[str],
+        needles: Callable[[], list[_Needle]],
     ) -> Dependencies:
         """What ``name`` (its version ``data``, else the running one) uses of ``modules``
         (whose ``_needle``s are ``needles``).
@@ -353,7 +357,7 @@ class Reloader:
         cached = self._dependencies.get(name)
         if cached is None or cached[0] != data:
             itself = _needle(name)
-            others = [needle for needle in needles if needle != itself]
+            others = [needle for needle in needles() if needle != itself]
             if not others:
                 return {}  # nothing else to go through: its edges cannot matter
             searchable = _searchable(data)
@@ -449,8 +453,14 @@ class Reloader:
         previous = self._last_graph
         same_modules = previous.candidates == tuple(candidates)
         members: set[str] = set(candidates)
-        needles: list[_Needle] | None = None
         sources: dict[str, bytes] = {}
+        made_needles = previous.needles if same_modules else []
+
+        def needles() -> list[_Needle]:
+            if not made_needles:
+                made_needles.extend(_needle(member) for member in candidates)
+            return made_needles
+
         edges: dict[str, Dependencies] = {}
         for name in candidates:
             data = self._newest_source(name, changes)
@@ -460,14 +470,12 @@ class Reloader:
             if same_modules and previous.sources.get(name) is data:
                 edges[name] = previous.edges[name]
                 continue
-            if needles is None:
-                needles = [_needle(member) for member in candidates]
             edges[name] = self._dependencies_among(name, data, members, needles)
         if same_modules and edges == previous.edges:
             groups = previous.groups
         else:
             groups = reload_groups(candidates, edges)
-        self._last_graph = _Graph(tuple(candidates), sources, groups, edges)
+        self._last_graph = _Graph(tuple(candidates), sources, groups, edges, made_needles)
         return self._last_graph
 
     def _reload_in_order(
@@ -718,6 +726,8 @@ class _Graph:
     groups: list[list[str]]
     """Modules importing each other, each group after the groups it imports."""
     edges: dict[str, Dependencies] = field(default_factory=dict)
+    needles: list[_Needle] = field(default_factory=list)
+    """The candidates' ``_needle``s, once made."""
 
 
 class _Prepared:
