@@ -127,7 +127,7 @@ class ReloadKernel(IPythonKernel):
             return self._interrupted(code, store_history)
         except Exception as error:  # a bug in the reloader must never cost the user a cell
             self.log.exception("reload step failed")
-            _say(f"⚠ the reloader failed ({error!r}); running the cell anyway\n")
+            self._say(f"⚠ the reloader failed ({error!r}); running the cell anyway\n")
             return None
 
     def _reload_step(self, code: str, store_history: bool) -> dict[str, Any] | None:
@@ -152,7 +152,7 @@ class ReloadKernel(IPythonKernel):
         """
         error = KeyboardInterrupt(INTERRUPTED_SUMMARY)
         try:
-            _say(INTERRUPTED_NOTE)
+            self._say(INTERRUPTED_NOTE)
             return self._cell_not_run(code, store_history, error, interrupted_lines())
         except BaseException:  # interrupted again while saying so: answer all the same
             return _error_reply(error, [], self._shell.execution_count - 1)
@@ -195,7 +195,22 @@ class ReloadKernel(IPythonKernel):
     def _show(self, report: Report) -> None:
         text = render(report, self.verbosity)
         if text:
-            _say(text)
+            self._say(text)
+
+    def _say(self, text: str) -> None:
+        """Show ``text`` as the cell's stderr, ahead of anything the cell itself prints.
+
+        Sent as a stream message of its own: writing to ``sys.stderr`` would need a flush to
+        come out first, and a flush from the main thread waits for ipykernel's IOPub thread
+        to send it (~0.5 ms per reload). A message sent now is queued on that thread ahead of
+        the cell's own output.
+        """
+        if self.session is None or self.iopub_socket is None:  # not connected (e.g. embedded)
+            sys.stderr.write(text)
+            sys.stderr.flush()
+            return
+        content = {"name": "stderr", "text": text}
+        self.send_response(self.iopub_socket, "stream", content, ident=self._topic("stream"))
 
     def _cell_not_run(
         self, code: str, store_history: bool, error: BaseException, traceback: list[str]
@@ -216,7 +231,7 @@ class ReloadKernel(IPythonKernel):
             return  # reloading is off: IPython's autoreload may do its usual job
         if switch_off_ipython_autoreload(self._shell, self):
             if not self._ipython_autoreload_seen and self.verbosity is not Verbosity.OFF:
-                _say(AUTORELOAD_NOTE)
+                self._say(AUTORELOAD_NOTE)
             self._ipython_autoreload_seen = True
 
     def _start_engine(self) -> None:
@@ -292,11 +307,6 @@ def _error_reply(
         "user_expressions": {},
         "payload": [],
     }
-
-
-def _say(text: str) -> None:
-    sys.stderr.write(text)
-    sys.stderr.flush()
 
 
 def _on_main_thread() -> bool:

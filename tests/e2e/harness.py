@@ -31,11 +31,14 @@ class Cell:
     error: tuple[str, str] | None = None
     traceback: list[str] = field(default_factory=list)
     output_types: list[str] = field(default_factory=list)
+    streams: list[tuple[str, str]] = field(default_factory=list)
+    """Each stream message as (name, text), in the order the frontend got them."""
 
     def add_output(self, kind: str, content: dict[str, Any]) -> None:
         """Take one iopub output message addressed to this cell."""
         self.output_types.append(kind)
         if kind == "stream":
+            self.streams.append((content["name"], content["text"]))
             if content["name"] == "stdout":
                 self.stdout += content["text"]
             else:

@@ -62,6 +62,26 @@ def test_edits_to_two_modules_are_announced_together(notebook: Notebook) -> None
     assert cell.result == "4"
 
 
+def test_reload_line_comes_before_everything_the_cell_prints(notebook: Notebook) -> None:
+    notebook.write("chatty.py", "def talk():\n    return 1\n")
+    notebook.run("import chatty").check()
+    notebook.write("chatty.py", "def talk():\n    return 2\n")
+
+    cell = notebook.run(
+        "import sys\n"
+        "print('out', chatty.talk())\n"
+        "print('err', file=sys.stderr)\n"
+        "sys.stderr.flush()\n"
+        "print('out again')\n"
+    ).check()
+
+    assert cell.streams[0] == ("stderr", "↻ reloaded chatty (talk)\n")
+    assert "".join(text for name, text in cell.streams[1:] if name == "stdout") == (
+        "out 2\nout again\n"
+    )
+    assert "".join(text for name, text in cell.streams[1:] if name == "stderr") == "err\n"
+
+
 @pytest.mark.parametrize(
     "edit",
     [
