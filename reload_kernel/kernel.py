@@ -210,7 +210,8 @@ class ReloadKernel(IPythonKernel):
             sys.stderr.flush()
             return
         content = {"name": "stderr", "text": text}
-        self.send_response(self.iopub_socket, "stream", content, ident=self._topic("stream"))
+        topic = self._topic("stream")  # type: ignore[no-untyped-call]
+        self.send_response(self.iopub_socket, "stream", content, ident=topic)  # type: ignore[no-untyped-call]
 
     def _cell_not_run(
         self, code: str, store_history: bool, error: BaseException, traceback: list[str]
