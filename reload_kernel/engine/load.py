@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
 import functools
 import importlib.util
 import sys
@@ -99,6 +100,10 @@ class CompiledSource:
     code: CodeType
 
 
+#: What a ``CompiledSource`` holds once its syntax tree is let go (see ``without_tree``).
+NO_TREE = ast.Module(body=[], type_ignores=[])
+
+
 def compile_snapshot(module_name: str, snapshot: SourceSnapshot) -> CompiledSource:
     """Decode (honouring a coding cookie), parse and compile, or raise ModuleLoadError."""
     try:
@@ -109,6 +114,12 @@ def compile_snapshot(module_name: str, snapshot: SourceSnapshot) -> CompiledSour
         # RecursionError, MemoryError: the parser's answer to code nested too deeply.
         raise ModuleLoadError(module_name, snapshot.path, "compile", error) from error
     return CompiledSource(snapshot, text, tree, code)
+
+
+def without_tree(compiled: CompiledSource) -> CompiledSource:
+    """The compiled source keeping only the code: a tree kept alive while module code runs
+    would be promoted through the collector's generations (thousands of objects)."""
+    return dataclasses.replace(compiled, tree=NO_TREE)
 
 
 # --- function bodies only -------------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import copy
-import dataclasses
 import errno
 import gc
 import importlib.util
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from .ahead import AHEAD_LIMIT, Ahead, AheadJob, AheadThread, prepare_ahead
 from .detect import FileState, SourceSnapshot, read_snapshot, stat_stamp
 from .diff import EditKind, ModuleShape, classify_edit, shape_of
 from .graph import RUNS_CODE, STAR, import_edges, reload_groups
@@ -38,6 +38,7 @@ from .load import (
     compile_snapshot,
     patch_bodies,
     rerun,
+    without_tree,
 )
 from .patch import MISSING, UndoLog
 from .rebind import NotebookBindings, public_names
@@ -51,6 +52,9 @@ from .report import (
 )
 from .usercode import UserCodePolicy
 from .watch import FileWatcher
+
+#: The longest a step waits for the ahead thread to finish compiling a module it needs.
+_AHEAD_WAIT_SECONDS = 1.0
 
 Dependencies = dict[str, set[str]]
 """For one module: each module its import-time code uses → the names it reads there, with
@@ -80,6 +84,13 @@ class Reloader:
         """The previous step's edges and reload order, reused for the versions that stayed."""
         self._prepared: dict[str, _Prepared] = {}
         """The changed modules of the step in progress, compiled once (or why they cannot be)."""
+        self._ahead: dict[str, Ahead] = {}
+        """Versions saved since the last step, compiled ahead of the cell (see ``ahead``)."""
+        self._ahead_in_flight: set[str] = set()
+        """Modules the ahead thread is compiling now: the step waits for them."""
+        self._ahead_changed = threading.Condition()
+        """Guards the two above (the ahead thread compiles without the reloader's lock)."""
+        self._ahead_thread: AheadThread | None = None
         self._poll = poll
         self._watcher = FileWatcher(poll=poll)
         self._names_by_path: dict[str, set[str]] = {}
@@ -110,11 +121,15 @@ class Reloader:
                     self._watcher.add(path)
             self._recorder.install()
             self._track_new_modules()
+            self._start_ahead_thread()
 
     def stop(self) -> None:
         with self._lock:
             self._recorder.uninstall()
             self._watcher.close()
+            thread, self._ahead_thread = self._ahead_thread, None
+        if thread is not None:
+            thread.stop()  # (outside the lock: the thread may be waiting for it)
 
     @property
     def tracked_modules(self) -> list[str]:
@@ -167,6 +182,85 @@ class Reloader:
                     user_ns, [entry.module for entry in report.reloaded]
                 )
             return report
+
+    # --- ahead of the cell (on the ahead thread) ------------------------------------------
+
+    def _start_ahead_thread(self) -> None:
+        if self._ahead_thread is not None:
+            return
+        waitable = self._watcher.events_descriptor()
+        if waitable is None:
+            return  # polling: nothing says when a file is saved
+        descriptor, token = waitable
+        self._ahead_thread = AheadThread(descriptor, lambda: self._prepare_ahead(token))
+        self._ahead_thread.start()
+
+    def _prepare_ahead(self, token: object) -> bool:
+        """Take the watcher's news and compile the edited modules, as ``_prepare`` would.
+
+        Called on the ahead thread whenever writes are queued; returns False once the watcher
+        no longer uses the inotify instance the thread waits on.
+        """
+        with self._lock:
+            if not self._watcher.delivers_to(token):
+                return False
+            # The step looks at these as at the suspects it drains itself (see _find_changes).
+            self._unsettled |= self._watcher.take_suspects()
+            jobs = self._ahead_jobs()
+            with self._ahead_changed:
+                self._ahead_in_flight.update(job.name for job in jobs)
+        prepared: list[Ahead | None] = []
+        try:
+            for job in jobs:  # compiled without the lock: a step may run meanwhile
+                prepared.append(prepare_ahead(job))
+        finally:
+            with self._ahead_changed:
+                for job, ahead in zip(jobs, prepared, strict=False):  # shorter if one raised
+                    if ahead is not None:
+                        self._ahead[job.name] = ahead
+                self._ahead_in_flight.clear()
+                self._ahead_changed.notify_all()
+        return True
+
+    def _ahead_jobs(self) -> list[AheadJob]:
+        names = [name for path in self._unsettled for name in self._names_by_path.get(path, ())]
+        if len(names) > AHEAD_LIMIT:
+            return []  # many files at once: the step compiles them
+        jobs = []
+        for name in names:
+            state = self._files[name]
+            with self._ahead_changed:
+                known = self._ahead.get(name)
+            jobs.append(
+                AheadJob(
+                    name,
+                    state.loaded.path,
+                    state.loaded.data,
+                    state.failed_data,
+                    known.data if known is not None else None,
+                    self._shapes.get(name),
+                )
+            )
+        return jobs
+
+    def _prepared_version(self, name: str, snapshot: SourceSnapshot) -> _Prepared:
+        """The changed module compiled: ahead of the cell when that was these very bytes."""
+        ahead = self._take_ahead(name)
+        if ahead is None or ahead.path != snapshot.path or ahead.data != snapshot.data:
+            return _Prepared(snapshot, self._compile(name, snapshot))
+        state = self._files[name]
+        if ahead.loaded_shape is not None and ahead.loaded == state.loaded.data:
+            self._shapes.setdefault(name, ahead.loaded_shape)
+        return _Prepared(snapshot, ahead.for_snapshot(snapshot), ahead.shape)
+
+    def _take_ahead(self, name: str) -> Ahead | None:
+        """What the ahead thread prepared for ``name``, waiting if it is at it right now (a
+        cell sent just after a save: compiling it twice would only make the cell wait more)."""
+        with self._guard.interruptible(), self._ahead_changed:
+            self._ahead_changed.wait_for(
+                lambda: name not in self._ahead_in_flight, timeout=_AHEAD_WAIT_SECONDS
+            )
+            return self._ahead.pop(name, None)
 
     # --- what is tracked ------------------------------------------------------------------
 
@@ -240,6 +334,8 @@ class Reloader:
         del self._files[name]
         self._failures.pop(name, None)
         self._shapes.pop(name, None)
+        with self._ahead_changed:
+            self._ahead.pop(name, None)
         self._dependencies.pop(name, None)
         self._importers.remove(name)
 
@@ -434,7 +530,7 @@ class Reloader:
         self._prepared = {}
         for name, snapshot in changes.items():
             # Compiled first: its syntax tree also gives the new version's imports.
-            self._prepared[name] = _Prepared(snapshot, self._compile(name, snapshot))
+            self._prepared[name] = self._prepared_version(name, snapshot)
         graph = self._graph_among(self._with_dependents(changes), changes)
         for name, prepared in self._prepared.items():
             if prepared.tree is not None:
@@ -734,19 +830,23 @@ class _Prepared:
     """One changed module, compiled before the step loads anything."""
 
     def __init__(
-        self, snapshot: SourceSnapshot, compiled: CompiledSource | ModuleLoadError
+        self,
+        snapshot: SourceSnapshot,
+        compiled: CompiledSource | ModuleLoadError,
+        shape: ModuleShape | None = None,
     ) -> None:
+        """``shape``: known already (prepared ahead of the cell, the tree let go then)."""
         self.snapshot = snapshot
         self.compiled = compiled
         self.tree: ast.Module | None = None
         self.text = ""
-        self.shape: ModuleShape | None = None
+        self.shape = shape
         """Its shape, once known: then ``tree`` is let go (see ``_collector_paused``)."""
         if isinstance(compiled, CompiledSource):
-            self.tree, self.text = compiled.tree, compiled.text
-            # The compiled source keeps only the code: the tree, alive while module code
-            # runs, would be promoted through the collector's generations.
-            self.compiled = dataclasses.replace(compiled, tree=_NO_TREE)
+            self.text = compiled.text
+            if shape is None:
+                self.tree = compiled.tree
+            self.compiled = without_tree(compiled)
 
     def edges_source(self, data: bytes) -> tuple[bool, ast.Module | None]:
         """Whether this knows the syntax tree of ``data``, and the tree (None: no tree, as
@@ -756,9 +856,6 @@ class _Prepared:
         if isinstance(self.compiled, ModuleLoadError):
             return True, None
         return self.tree is not None, self.tree
-
-
-_NO_TREE = ast.Module(body=[], type_ignores=[])
 
 
 @contextlib.contextmanager

@@ -238,6 +238,19 @@ class FileWatcher:
             self._inotify.close()
             self._inotify = None
 
+    def events_descriptor(self) -> tuple[int, object] | None:
+        """For a thread that waits for writes: a descriptor that polls readable when events
+        are queued (a duplicate of the inotify one, which the caller must close) and a token
+        for ``delivers_to``. None while polling."""
+        if self._inotify is None:
+            return None
+        return os.dup(self._inotify.fd), self._inotify
+
+    def delivers_to(self, token: object) -> bool:
+        """Whether events still reach the descriptor ``events_descriptor`` gave with
+        ``token``; once not, waiting on it would never wake (or never stop waking)."""
+        return self._inotify is not None and self._inotify is token
+
     # --- what is tracked ------------------------------------------------------------------
 
     def add(self, path: str) -> None:

@@ -1,0 +1,162 @@
+"""Compile an edited module as soon as it is saved, while the notebook waits for the next cell.
+
+A user saves in the editor, then goes to the notebook and runs a cell: there is human time
+between the two. The ``AheadThread`` spends it. Woken by the watcher's inotify queue, it has
+the reloader read each edited module, compile it and classify the edit (``prepare_ahead``):
+the part of a reload that runs no module code. The cell's reload step then only runs the
+module and updates its objects.
+
+Nothing here can make a cell miss or mistake an edit: the reload step still drains the watcher
+and reads every suspect itself, and uses a prepared result only for the very bytes it was
+prepared from. At worst a result goes unused. The thread never runs module code, never touches
+a module, and never holds the reloader's lock while it compiles.
+
+What it costs: a save while a cell runs takes the compile's time (about a millisecond for a
+small module) from that cell, as the thread needs the GIL. So the thread prepares a few small
+modules at a time (``AHEAD_LIMIT``, ``AHEAD_MAX_BYTES``); a checkout rewriting many files is
+left to the reload step, which compiles them all at once anyway.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import dataclasses
+import importlib.util
+import os
+import select
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .detect import SourceSnapshot, read_snapshot
+from .diff import ModuleShape, shape_of
+from .load import CompiledSource, ModuleLoadError, compile_snapshot, without_tree
+
+#: At most this many modules are prepared per wake-up; more means a checkout or a generator
+#: rewrote many files at once, and the reload step compiles them.
+AHEAD_LIMIT = 8
+#: Larger files are left to the reload step: compiling one may take the GIL from a running
+#: cell for tens of milliseconds.
+AHEAD_MAX_BYTES = 512 * 1024
+
+
+@dataclass(frozen=True)
+class AheadJob:
+    """A tracked module whose file may have changed, as the reloader knew it at that moment."""
+
+    name: str
+    path: str
+    loaded: bytes
+    """The version running."""
+    failed: bytes | None
+    """Its newest version that failed to load, if any."""
+    prepared: bytes | None
+    """The version already prepared ahead, if any."""
+    previous_shape: ModuleShape | None
+    """The running version's shape, when known."""
+
+
+@dataclass(frozen=True)
+class Ahead:
+    """A version of a module compiled ahead of the cell, or why it cannot be compiled."""
+
+    name: str
+    path: str
+    loaded: bytes
+    """The version that was running when this was prepared."""
+    data: bytes
+    compiled: CompiledSource | ModuleLoadError
+    """Compiled, without its syntax tree (see ``load.without_tree``), or the compile error."""
+    shape: ModuleShape | None
+    loaded_shape: ModuleShape | None
+    """The running version's shape, when it had to be made here."""
+
+    def for_snapshot(self, snapshot: SourceSnapshot) -> CompiledSource | ModuleLoadError:
+        """The compiled source, as if compiled from ``snapshot`` (which holds the same bytes:
+        its stamp is the one the reload step read them under)."""
+        if isinstance(self.compiled, ModuleLoadError):
+            return self.compiled
+        return dataclasses.replace(self.compiled, snapshot=snapshot)
+
+
+def prepare_ahead(job: AheadJob) -> Ahead | None:
+    """Read the module's file and compile it; None when there is nothing new to prepare."""
+    try:
+        snapshot = read_snapshot(job.path)
+    except OSError:
+        return None  # the reload step reports unreadable files
+    data = snapshot.data
+    if data in (job.loaded, job.failed, job.prepared) or len(data) > AHEAD_MAX_BYTES:
+        return None
+    try:
+        compiled = compile_snapshot(job.name, snapshot)
+    except ModuleLoadError as error:
+        return Ahead(job.name, job.path, job.loaded, data, error, None, None)
+    loaded_shape = job.previous_shape or _shape_of_source(job.loaded, job.path)
+    shape = shape_of(compiled.tree, compiled.text, loaded_shape)
+    made_here = loaded_shape if job.previous_shape is None else None
+    return Ahead(job.name, job.path, job.loaded, data, without_tree(compiled), shape, made_here)
+
+
+def _shape_of_source(data: bytes, path: str) -> ModuleShape | None:
+    """The shape of a running version (as ``Reloader._shape`` makes it)."""
+    try:
+        text = importlib.util.decode_source(data)
+        return shape_of(ast.parse(text, filename=path), text)
+    except (SyntaxError, UnicodeDecodeError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+class AheadThread:
+    """A daemon thread calling ``on_events()`` whenever ``descriptor`` (a duplicate of the
+    watcher's inotify descriptor, owned and closed by this thread) has events queued.
+
+    ``on_events`` returns False when the thread should end (the watcher stopped using that
+    inotify instance). ``stop()`` ends it from any other thread, and must be called once the
+    thread is no longer wanted (it closes the pipe that wakes the thread).
+    """
+
+    def __init__(self, descriptor: int, on_events: Callable[[], bool]) -> None:
+        self._descriptor = descriptor
+        self._on_events = on_events
+        self._wake_reader, self._wake_writer = os.pipe()
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name="reload_kernel: compile ahead", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the thread and wait for it (it may be waiting for the reloader's lock: the
+        caller must not hold it)."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        with contextlib.suppress(OSError):  # the thread ended on its own, closing its end
+            os.write(self._wake_writer, b"x")
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+        os.close(self._wake_writer)  # closed here only: the thread never writes to it
+
+    def _run(self) -> None:
+        poller = select.poll()
+        poller.register(self._descriptor, select.POLLIN)
+        poller.register(self._wake_reader, select.POLLIN)
+        broken = select.POLLERR | select.POLLHUP | select.POLLNVAL
+        try:
+            while not self._stopping.is_set():
+                ready = poller.poll()
+                if self._stopping.is_set() or any(flags & broken for _, flags in ready):
+                    return
+                try:
+                    if not self._on_events():
+                        return
+                except Exception:  # a bug here must not end anything but this thread's help
+                    return
+        finally:
+            for descriptor in (self._descriptor, self._wake_reader):
+                with contextlib.suppress(OSError):
+                    os.close(descriptor)

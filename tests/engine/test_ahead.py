@@ -1,0 +1,226 @@
+"""Compiling ahead of the cell: a saved module is compiled while the notebook waits, and the
+reload step only runs it. Whatever the thread does or does not do in time, every step loads
+exactly what is on disk (see ``engine.ahead``)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from reload_kernel.engine import ReloadMode, reloader as reloader_module
+from reload_kernel.engine.ahead import AHEAD_LIMIT, AheadThread
+from reload_kernel.engine.load import compile_snapshot
+
+from .conftest import Workspace
+
+WAIT_SECONDS = 10.0
+
+
+def prepared_ahead(workspace: Workspace, stem: str, marker: bytes) -> bool:
+    """Wait (on the thread's own signal, no sleeping) until the ahead thread has compiled the
+    version of ``stem`` containing ``marker``."""
+    reloader = workspace.reloader
+    name = workspace.name(stem)
+
+    def ready() -> bool:
+        ahead = reloader._ahead.get(name)
+        return ahead is not None and marker in ahead.data
+
+    with reloader._ahead_changed:
+        return reloader._ahead_changed.wait_for(ready, timeout=WAIT_SECONDS)
+
+
+@pytest.fixture
+def step_compiles(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """The modules the reload step compiles itself (on the thread that calls ``reload``)."""
+    compiled: list[str] = []
+    step_thread = threading.get_ident()
+
+    def counting(name: str, snapshot: object) -> object:
+        if threading.get_ident() == step_thread:
+            compiled.append(name)
+        return compile_snapshot(name, snapshot)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reloader_module, "compile_snapshot", counting)
+    yield compiled
+
+
+def test_a_saved_module_is_compiled_before_the_cell(
+    workspace: Workspace, step_compiles: list[str]
+) -> None:
+    workspace.write("shapes.py", "LIMIT = 1\n\ndef area():\n    return 1\n")
+    module = workspace.import_("shapes")
+    workspace.reload()  # the next cell: the module is tracked (and watched) from now on
+    workspace.write("shapes.py", "LIMIT = 2\n\ndef area():\n    return 2\n")
+    assert prepared_ahead(workspace, "shapes", b"LIMIT = 2")
+
+    report = workspace.reload()
+
+    assert [entry.module for entry in report.reloaded] == [workspace.name("shapes")]
+    assert (module.LIMIT, module.area()) == (2, 2)
+    assert step_compiles == []
+
+
+def test_a_body_edit_compiled_ahead_is_still_a_patch(
+    workspace: Workspace, step_compiles: list[str]
+) -> None:
+    workspace.write("shapes.py", "STATE = []\n\ndef area():\n    return 1\n")
+    module = workspace.import_("shapes")
+    workspace.reload()  # the next cell: the module is tracked (and watched) from now on
+    state, area = module.STATE, module.area
+    workspace.write("shapes.py", "STATE = []\n\ndef area():\n    return 22\n")
+    assert prepared_ahead(workspace, "shapes", b"22")
+
+    report = workspace.reload()
+
+    assert [(entry.mode, entry.functions) for entry in report.reloaded] == [
+        (ReloadMode.PATCHED, ("area",))
+    ]
+    assert module.STATE is state
+    assert module.area is area
+    assert area() == 22
+    assert step_compiles == []
+
+
+def test_a_version_saved_after_the_ahead_compile_is_the_one_loaded(
+    workspace: Workspace, step_compiles: list[str]
+) -> None:
+    workspace.write("shapes.py", "LIMIT = 1\n")
+    module = workspace.import_("shapes")
+    workspace.reload()  # the next cell: the module is tracked (and watched) from now on
+    workspace.write("shapes.py", "LIMIT = 2\n")
+    assert prepared_ahead(workspace, "shapes", b"LIMIT = 2")
+    thread = workspace.reloader._ahead_thread
+    assert thread is not None
+    thread.stop()  # so that the next save is surely not compiled ahead
+    workspace.write("shapes.py", "LIMIT = 3\n")
+
+    workspace.reload()
+
+    assert module.LIMIT == 3
+    assert step_compiles == [workspace.name("shapes")]
+
+
+def test_a_broken_version_compiled_ahead_fails_like_any_other(workspace: Workspace) -> None:
+    workspace.write("shapes.py", "LIMIT = 1\n")
+    module = workspace.import_("shapes")
+    workspace.reload()  # the next cell: the module is tracked (and watched) from now on
+    workspace.write("shapes.py", "LIMIT = (\n")
+    assert prepared_ahead(workspace, "shapes", b"LIMIT = (")
+
+    report = workspace.reload()
+    again = workspace.reload()
+
+    assert [(failure.module, failure.error_type, failure.lineno) for failure in report.failed] == [
+        (workspace.name("shapes"), "SyntaxError", 1)
+    ]
+    assert module.LIMIT == 1
+    assert not again
+
+
+def test_saves_right_before_each_step_are_all_seen(workspace: Workspace) -> None:
+    """The step may run while the thread compiles: it waits, or compiles itself."""
+    workspace.write("shapes.py", "VERSION = 0\n")
+    module = workspace.import_("shapes")
+    workspace.reload()  # the next cell: the module is tracked (and watched) from now on
+
+    for version in range(1, 60):
+        workspace.write("shapes.py", f"VERSION = {version}\n")
+        workspace.reload()
+        assert module.VERSION == version
+
+
+def test_the_first_edit_of_a_module_is_classified_against_its_running_version(
+    workspace: Workspace, step_compiles: list[str]
+) -> None:
+    """The ahead thread also makes the running version's shape (first edit since import)."""
+    workspace.write("shapes.py", "# one\nLIMIT = 1\n")
+    module = workspace.import_("shapes")
+    workspace.reload()  # the next cell: the module is tracked (and watched) from now on
+    workspace.write("shapes.py", "# two\nLIMIT = 1\n")
+    assert prepared_ahead(workspace, "shapes", b"# two")
+
+    report = workspace.reload()
+
+    assert [entry.mode for entry in report.reloaded] == [ReloadMode.COSMETIC]
+    assert module.LIMIT == 1
+    assert step_compiles == []
+
+
+def test_many_files_saved_at_once_are_left_to_the_step(workspace: Workspace) -> None:
+    count = AHEAD_LIMIT + 1
+    modules = []
+    for index in range(count):
+        workspace.write(f"m{index}.py", "VALUE = 0\n")
+        modules.append(workspace.import_(f"m{index}"))
+    workspace.reload()
+    jobs_made: list[int] = []
+    original = reloader_module.Reloader._ahead_jobs
+
+    def recording(self: reloader_module.Reloader) -> list[object]:
+        jobs = original(self)
+        jobs_made.append(len(jobs))
+        return jobs  # type: ignore[return-value]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reloader_module.Reloader, "_ahead_jobs", recording)
+        for index in range(count):
+            workspace.write(f"m{index}.py", "VALUE = 1\n")
+        report = workspace.reload()
+
+    assert len(report.reloaded) == count
+    assert [module.VALUE for module in modules] == [1] * count
+    # Whatever the thread saw of the burst, it never compiled more than its limit at once.
+    assert all(jobs <= AHEAD_LIMIT for jobs in jobs_made)
+
+
+def test_stop_ends_the_thread_and_closes_its_descriptors(workspace: Workspace) -> None:
+    reloader = workspace.reloader
+    reloader.stop()
+    descriptors_before = len(os.listdir("/proc/self/fd"))
+
+    for _ in range(5):
+        reloader.start()
+        thread = reloader._ahead_thread
+        assert thread is not None and thread._thread.is_alive()
+        reloader.stop()
+        assert not thread._thread.is_alive()
+
+    assert len(os.listdir("/proc/self/fd")) == descriptors_before
+    reloader.start()  # for the fixture's cleanup
+
+
+def test_polling_has_no_ahead_thread(workspace: Workspace) -> None:
+    polling = reloader_module.Reloader(poll=True)
+    polling.start()
+    try:
+        assert polling._ahead_thread is None
+    finally:
+        polling.stop()
+
+
+def test_a_failing_callback_ends_only_the_thread() -> None:
+    reading, writing = os.pipe()
+    calls: list[int] = []
+
+    def failing() -> bool:
+        calls.append(1)
+        raise RuntimeError("a bug in the ahead step")
+
+    thread = AheadThread(reading, failing)
+    thread.start()
+    os.write(writing, b"event")
+    thread._thread.join(WAIT_SECONDS)
+
+    assert not thread._thread.is_alive()
+    assert calls == [1]
+    thread.stop()
+    os.close(writing)
+
+
+def test_thread_name_says_whose_it_is(workspace: Workspace) -> None:
+    names = [thread.name for thread in threading.enumerate()]
+    assert "reload_kernel: compile ahead" in names
