@@ -10,7 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from reload_kernel.engine import ReloadMode, reloader as reloader_module
+from reload_kernel.engine import ReloadMode
+from reload_kernel.engine import reloader as reloader_module
 from reload_kernel.engine.ahead import AHEAD_LIMIT, AheadThread
 from reload_kernel.engine.load import compile_snapshot
 
@@ -130,7 +131,7 @@ def test_saves_right_before_each_step_are_all_seen(workspace: Workspace) -> None
     for version in range(1, 60):
         workspace.write("shapes.py", f"VERSION = {version}\n")
         workspace.reload()
-        assert module.VERSION == version
+        assert version == module.VERSION
 
 
 def test_the_first_edit_of_a_module_is_classified_against_its_running_version(
