@@ -496,10 +496,16 @@ class Reloader:
         pending = list(affected)
         while pending:
             target = pending.pop()
+            needle = _needle(target)
             for suspect in self._importers.suspects(target).union(newer):
                 if suspect in affected or suspect == target:
                     continue
-                if target in self._uses(suspect, self._newest_source(suspect, changes)):
+                newest = self._newest_source(suspect, changes)
+                # The index vouches only for running versions: a newer one is searched here
+                # before it is parsed (an edited module rarely imports its own dependents).
+                if newest is not None and not _may_import(suspect, _searchable(newest), needle):
+                    continue
+                if target in self._uses(suspect, newest):
                     affected.add(suspect)
                     pending.append(suspect)
         return sorted(affected, key=self._tracking_order.__getitem__)
