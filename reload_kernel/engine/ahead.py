@@ -11,6 +11,13 @@ and reads every suspect itself, and uses a prepared result only for the very byt
 prepared from. At worst a result goes unused. The thread never runs module code, never touches
 a module, and never holds the reloader's lock while it compiles.
 
+Warnings: the compiler prints some (``SyntaxWarning: "is" with a literal``, invalid escape
+sequences). Printed from this thread they would land in whatever cell ran last, and the cell
+that loads the module would not show them. So the thread compiles under a file name of its own
+for which a warnings filter (``install_warning_filter``) makes every warning an error: a version
+that warns is not prepared, and the reload step compiles it in the cell, warnings shown there
+as before. While some earlier filter would show such a warning anyway, nothing is prepared.
+
 What it costs: a save while a cell runs takes the compile's time (about a millisecond for a
 small module) from that cell, as the thread needs the GIL. So the thread prepares a few small
 modules at a time (``AHEAD_LIMIT``, ``AHEAD_MAX_BYTES``); a checkout rewriting many files is
@@ -24,14 +31,18 @@ import contextlib
 import dataclasses
 import importlib.util
 import os
+import re
 import select
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import CodeType
+from typing import Any
 
 from .detect import SourceSnapshot, read_snapshot
 from .diff import ModuleShape, shape_of
-from .load import CompiledSource, ModuleLoadError, compile_snapshot, without_tree
+from .load import NO_TREE, CompiledSource, ModuleLoadError, compile_snapshot
 
 #: At most this many modules are prepared per wake-up; more means a checkout or a generator
 #: rewrote many files at once, and the reload step compiles them.
@@ -59,29 +70,29 @@ class AheadJob:
 
 @dataclass(frozen=True)
 class Ahead:
-    """A version of a module compiled ahead of the cell, or why it cannot be compiled."""
+    """A version of a module compiled ahead of the cell."""
 
     name: str
     path: str
     loaded: bytes
     """The version that was running when this was prepared."""
     data: bytes
-    compiled: CompiledSource | ModuleLoadError
-    """Compiled, without its syntax tree (see ``load.without_tree``), or the compile error."""
+    compiled: CompiledSource
+    """Compiled, without its syntax tree (see ``load.without_tree``)."""
     shape: ModuleShape | None
     loaded_shape: ModuleShape | None
     """The running version's shape, when it had to be made here."""
 
-    def for_snapshot(self, snapshot: SourceSnapshot) -> CompiledSource | ModuleLoadError:
+    def for_snapshot(self, snapshot: SourceSnapshot) -> CompiledSource:
         """The compiled source, as if compiled from ``snapshot`` (which holds the same bytes:
         its stamp is the one the reload step read them under)."""
-        if isinstance(self.compiled, ModuleLoadError):
-            return self.compiled
         return dataclasses.replace(self.compiled, snapshot=snapshot)
 
 
 def prepare_ahead(job: AheadJob) -> Ahead | None:
-    """Read the module's file and compile it; None when there is nothing new to prepare."""
+    """Read the module's file and compile it; None when there is nothing new to prepare, or
+    when the version is better compiled by the reload step (it warns, or does not compile:
+    the step reports that in the cell, with the file's own name)."""
     try:
         snapshot = read_snapshot(job.path)
     except OSError:
@@ -89,23 +100,90 @@ def prepare_ahead(job: AheadJob) -> Ahead | None:
     data = snapshot.data
     if data in (job.loaded, job.failed, job.prepared) or len(data) > AHEAD_MAX_BYTES:
         return None
+    if not warnings_become_errors():
+        return None
     try:
-        compiled = compile_snapshot(job.name, snapshot)
-    except ModuleLoadError as error:
-        return Ahead(job.name, job.path, job.loaded, data, error, None, None)
-    loaded_shape = job.previous_shape or _shape_of_source(job.loaded, job.path)
+        compiled = compile_snapshot(job.name, dataclasses.replace(snapshot, path=AHEAD_FILENAME))
+        loaded_shape = job.previous_shape or _shape_of_running(job.loaded)
+    except (ModuleLoadError, Warning):  # (a warning the parser did not make a SyntaxError)
+        return None
     shape = shape_of(compiled.tree, compiled.text, loaded_shape)
+    compiled = dataclasses.replace(
+        compiled, snapshot=snapshot, code=_renamed(compiled.code, job.path), tree=NO_TREE
+    )
     made_here = loaded_shape if job.previous_shape is None else None
-    return Ahead(job.name, job.path, job.loaded, data, without_tree(compiled), shape, made_here)
+    return Ahead(job.name, job.path, job.loaded, data, compiled, shape, made_here)
 
 
-def _shape_of_source(data: bytes, path: str) -> ModuleShape | None:
-    """The shape of a running version (as ``Reloader._shape`` makes it)."""
+def _shape_of_running(data: bytes) -> ModuleShape:
+    """The shape of the running version (as ``Reloader._shape`` makes it); raises
+    ModuleLoadError when it does not parse under the ahead file name (it warns)."""
     try:
         text = importlib.util.decode_source(data)
-        return shape_of(ast.parse(text, filename=path), text)
-    except (SyntaxError, UnicodeDecodeError, ValueError, RecursionError, MemoryError):
-        return None
+        return shape_of(ast.parse(text, filename=AHEAD_FILENAME), text)
+    except (SyntaxError, UnicodeDecodeError, ValueError, RecursionError, MemoryError) as error:
+        raise ModuleLoadError("", AHEAD_FILENAME, "compile", error) from error
+
+
+def _renamed(code: CodeType, filename: str) -> CodeType:
+    """``code`` and the code objects nested in it, as if compiled from ``filename``."""
+    consts = tuple(
+        _renamed(const, filename) if isinstance(const, CodeType) else const
+        for const in code.co_consts
+    )
+    return code.replace(co_filename=filename, co_consts=consts)
+
+
+# --- warnings ------------------------------------------------------------------------------
+
+#: The file name the ahead thread compiles under (then every code object gets the real one).
+AHEAD_FILENAME = "<reload_kernel: compiled ahead>"
+# Warnings about compiled code are attributed to the module named after the file name.
+_FILTER_MODULE = re.escape(AHEAD_FILENAME) + r"\Z"
+
+
+def install_warning_filter() -> None:
+    """Make every warning about code compiled under ``AHEAD_FILENAME`` an error.
+
+    Added once, in front; it matches no other module. Changing the filters resets Python's
+    memory of warnings already shown, so it is never moved or added again while present.
+    """
+    if not any(_is_ahead_filter(entry) for entry in warnings.filters):
+        warnings.filterwarnings("error", category=Warning, module=_FILTER_MODULE)
+
+
+def warnings_become_errors() -> bool:
+    """Whether a warning raised while compiling under ``AHEAD_FILENAME`` would be an error
+    (or ignored) rather than shown: no filter before ours shows it."""
+    for entry in list(warnings.filters):  # (a copy: the notebook may change them meanwhile)
+        if _is_ahead_filter(entry):
+            return True
+        action, _message, _category, module, _lineno = entry
+        if not _module_matches(module):
+            continue
+        if action not in ("ignore", "error"):
+            return False
+    return False
+
+
+def _module_matches(module: Any) -> bool:
+    """Whether a filter's module part matches code compiled under ``AHEAD_FILENAME``."""
+    if module is None:
+        return True
+    if isinstance(module, str):  # Python's own default filters name a module in plain text
+        return module == AHEAD_FILENAME
+    return bool(module.match(AHEAD_FILENAME))
+
+
+def _is_ahead_filter(entry: tuple[Any, ...]) -> bool:
+    action, message, category, module, lineno = entry
+    return (
+        action == "error"
+        and message is None
+        and category is Warning
+        and getattr(module, "pattern", None) == _FILTER_MODULE
+        and lineno == 0
+    )
 
 
 class AheadThread:

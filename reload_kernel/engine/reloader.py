@@ -25,7 +25,14 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from .ahead import AHEAD_LIMIT, Ahead, AheadJob, AheadThread, prepare_ahead
+from .ahead import (
+    AHEAD_LIMIT,
+    Ahead,
+    AheadJob,
+    AheadThread,
+    install_warning_filter,
+    prepare_ahead,
+)
 from .detect import FileState, SourceSnapshot, read_snapshot, stat_stamp
 from .diff import EditKind, ModuleShape, classify_edit, shape_of
 from .graph import RUNS_CODE, STAR, import_edges, reload_groups
@@ -192,6 +199,7 @@ class Reloader:
         if waitable is None:
             return  # polling: nothing says when a file is saved
         descriptor, token = waitable
+        install_warning_filter()
         self._ahead_thread = AheadThread(descriptor, lambda: self._prepare_ahead(token))
         self._ahead_thread.start()
 

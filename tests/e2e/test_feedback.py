@@ -49,6 +49,21 @@ def test_edit_is_announced_in_one_stderr_line(
     assert cell.output_types == ["stream", "execute_result"]
 
 
+def test_a_compiler_warning_of_the_new_version_is_shown_in_the_cell_that_loads_it(
+    notebook: Notebook,
+) -> None:
+    notebook.write("warns.py", "def check(x):\n    return x == 1\n")
+    notebook.run("import warns").check()
+    notebook.run("pass").check()  # the module is watched from here on
+    notebook.write("warns.py", "def check(x):\n\n    return x is 1\n")
+
+    cell = notebook.run("warns.check(1)").check()
+
+    assert cell.streams[0] == ("stderr", "↻ reloaded warns (check)\n")
+    assert 'warns.py:3: SyntaxWarning: "is" with a literal' in cell.stderr
+    assert cell.result == "True"
+
+
 def test_edits_to_two_modules_are_announced_together(notebook: Notebook) -> None:
     notebook.write("alpha.py", "def f():\n    return 1\n")
     notebook.write("beta.py", "VALUE = 1\n")

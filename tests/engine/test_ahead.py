@@ -6,13 +6,24 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Iterator
+from pathlib import Path
+from types import CodeType
 
 import pytest
 
 from reload_kernel.engine import ReloadMode
 from reload_kernel.engine import reloader as reloader_module
-from reload_kernel.engine.ahead import AHEAD_LIMIT, AheadThread
+from reload_kernel.engine.ahead import (
+    AHEAD_FILENAME,
+    AHEAD_LIMIT,
+    AheadJob,
+    AheadThread,
+    install_warning_filter,
+    prepare_ahead,
+    warnings_become_errors,
+)
 from reload_kernel.engine.load import compile_snapshot
 
 from .conftest import Workspace
@@ -105,21 +116,67 @@ def test_a_version_saved_after_the_ahead_compile_is_the_one_loaded(
     assert step_compiles == [workspace.name("shapes")]
 
 
-def test_a_broken_version_compiled_ahead_fails_like_any_other(workspace: Workspace) -> None:
-    workspace.write("shapes.py", "LIMIT = 1\n")
-    module = workspace.import_("shapes")
-    workspace.reload()  # the next cell: the module is tracked (and watched) from now on
-    workspace.write("shapes.py", "LIMIT = (\n")
-    assert prepared_ahead(workspace, "shapes", b"LIMIT = (")
+def job_for(path: Path, loaded: str) -> AheadJob:
+    return AheadJob("m", str(path), loaded.encode(), None, None, None)
 
-    report = workspace.reload()
-    again = workspace.reload()
 
-    assert [(failure.module, failure.error_type, failure.lineno) for failure in report.failed] == [
-        (workspace.name("shapes"), "SyntaxError", 1)
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param("LIMIT = (\n", id="syntax-error"),
+        pytest.param("def f(x):\n    return x is 1\n", id="compiler-warning"),
+        pytest.param("PATTERN = '\\d'\n", id="invalid-escape"),
+    ],
+)
+def test_a_version_that_fails_or_warns_is_left_to_the_step(tmp_path: Path, source: str) -> None:
+    """The step compiles it in the cell: errors and warnings are shown there, naming the file."""
+    path = tmp_path / "m.py"
+    path.write_text(source, encoding="utf-8")
+    with warnings.catch_warnings():
+        install_warning_filter()
+        assert prepare_ahead(job_for(path, "LIMIT = 1\n")) is None
+
+
+def test_a_clean_version_is_compiled_as_from_its_own_file(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text("class C:\n    def f(self):\n        return 1\n", encoding="utf-8")
+    with warnings.catch_warnings():
+        install_warning_filter()
+        ahead = prepare_ahead(job_for(path, "LIMIT = 1\n"))
+
+    assert ahead is not None
+    assert ahead.compiled.code.co_filename == str(path)
+    class_body = next(c for c in ahead.compiled.code.co_consts if isinstance(c, CodeType))
+    method = next(c for c in class_body.co_consts if isinstance(c, CodeType))
+    assert (class_body.co_filename, method.co_filename) == (str(path), str(path))
+    assert ahead.compiled.code == compile(path.read_text(), str(path), "exec", dont_inherit=True)
+
+
+@pytest.mark.parametrize(
+    ("action", "becomes_error"),
+    [("ignore", True), ("error", True), ("always", False), ("default", False)],
+)
+def test_a_filter_in_front_of_ours_that_shows_warnings_stops_compiling_ahead(
+    action: str, becomes_error: bool
+) -> None:
+    with warnings.catch_warnings():
+        install_warning_filter()
+        assert warnings_become_errors()
+        warnings.simplefilter(action)  # e.g. a notebook's warnings.simplefilter("always")
+        assert warnings_become_errors() is becomes_error
+
+
+def test_the_filter_is_added_once(workspace: Workspace) -> None:
+    """(Changing the filters makes Python forget which warnings it has shown already.)"""
+    install_warning_filter()
+    install_warning_filter()
+
+    ours = [
+        entry
+        for entry in warnings.filters
+        if not isinstance(entry[3], (str, type(None))) and entry[3].match(AHEAD_FILENAME)
     ]
-    assert module.LIMIT == 1
-    assert not again
+    assert [(entry[0], entry[2]) for entry in ours] == [("error", Warning)]
 
 
 def test_saves_right_before_each_step_are_all_seen(workspace: Workspace) -> None:
@@ -225,3 +282,12 @@ def test_a_failing_callback_ends_only_the_thread() -> None:
 def test_thread_name_says_whose_it_is(workspace: Workspace) -> None:
     names = [thread.name for thread in threading.enumerate()]
     assert "reload_kernel: compile ahead" in names
+
+
+def test_filters_for_other_modules_do_not_matter() -> None:
+    with warnings.catch_warnings():
+        install_warning_filter()
+        warnings.filterwarnings("always", module="numpy")
+        warnings.filters.insert(0, ("always", None, Warning, "__main__", 0))  # as Python's own
+
+        assert warnings_become_errors()
