@@ -19,9 +19,10 @@ that warns is not prepared, and the reload step compiles it in the cell, warning
 as before. While some earlier filter would show such a warning anyway, nothing is prepared.
 
 What it costs: a save while a cell runs takes the compile's time (about a millisecond for a
-small module) from that cell, as the thread needs the GIL. So the thread prepares a few small
-modules at a time (``AHEAD_LIMIT``, ``AHEAD_MAX_BYTES``); a checkout rewriting many files is
-left to the reload step, which compiles them all at once anyway.
+small module) from that cell, as the thread needs the GIL. So between two reload steps the
+thread prepares a few small modules only (``AHEAD_LIMIT``, ``AHEAD_MAX_BYTES``), as often as
+they are saved: a checkout rewriting many files is left to the reload step, which compiles
+them all at once anyway.
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ from .detect import SourceSnapshot, read_snapshot
 from .diff import ModuleShape, shape_of
 from .load import NO_TREE, CompiledSource, ModuleLoadError, compile_snapshot
 
-#: At most this many modules are prepared per wake-up; more means a checkout or a generator
-#: rewrote many files at once, and the reload step compiles them.
+#: At most this many modules are prepared between two reload steps; more means a checkout or
+#: a generator rewrote many files, and the reload step compiles them.
 AHEAD_LIMIT = 8
 #: Larger files are left to the reload step: compiling one may take the GIL from a running
 #: cell for tens of milliseconds.

@@ -98,6 +98,8 @@ class Reloader:
         self._ahead_changed = threading.Condition()
         """Guards the two above (the ahead thread compiles without the reloader's lock)."""
         self._ahead_thread: AheadThread | None = None
+        self._ahead_modules: set[str] = set()
+        """Modules the ahead thread went to prepare since the last step (see AHEAD_LIMIT)."""
         self._poll = poll
         self._watcher = FileWatcher(poll=poll)
         self._names_by_path: dict[str, set[str]] = {}
@@ -232,8 +234,9 @@ class Reloader:
 
     def _ahead_jobs(self) -> list[AheadJob]:
         names = [name for path in self._unsettled for name in self._names_by_path.get(path, ())]
-        if len(names) > AHEAD_LIMIT:
-            return []  # many files at once: the step compiles them
+        if len(self._ahead_modules.union(names)) > AHEAD_LIMIT:
+            return []  # many files since the last step: the step compiles them
+        self._ahead_modules.update(names)
         jobs = []
         for name in names:
             state = self._files[name]
@@ -363,6 +366,7 @@ class Reloader:
                 changes[name] = snapshot
         self._unsettled = set()
         self._found = {name: snapshot.data for name, snapshot in changes.items()}
+        self._ahead_modules = set()
         return changes
 
     def _changes_not_taken(self) -> set[str]:

@@ -208,7 +208,7 @@ def test_the_first_edit_of_a_module_is_classified_against_its_running_version(
     assert step_compiles == []
 
 
-def test_many_files_saved_at_once_are_left_to_the_step(workspace: Workspace) -> None:
+def test_many_files_saved_between_two_steps_are_left_to_the_step(workspace: Workspace) -> None:
     count = AHEAD_LIMIT + 1
     modules = []
     for index in range(count):
@@ -231,8 +231,8 @@ def test_many_files_saved_at_once_are_left_to_the_step(workspace: Workspace) -> 
 
     assert len(report.reloaded) == count
     assert [module.VALUE for module in modules] == [1] * count
-    # Whatever the thread saw of the burst, it never compiled more than its limit at once.
-    assert all(jobs <= AHEAD_LIMIT for jobs in jobs_made)
+    # However the thread saw the burst, it went to compile no more than its limit in all.
+    assert sum(jobs_made) <= AHEAD_LIMIT
 
 
 def test_stop_ends_the_thread_and_closes_its_descriptors(workspace: Workspace) -> None:
