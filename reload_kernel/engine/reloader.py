@@ -215,8 +215,9 @@ class Reloader:
             if not self._watcher.delivers_to(token):
                 return False
             # The step looks at these as at the suspects it drains itself (see _find_changes).
-            self._unsettled |= self._watcher.take_suspects()
-            jobs = self._ahead_jobs()
+            suspects = self._watcher.take_suspects()
+            self._unsettled |= suspects
+            jobs = self._ahead_jobs(suspects)
             with self._ahead_changed:
                 self._ahead_in_flight.update(job.name for job in jobs)
         prepared: list[Ahead | None] = []
@@ -232,8 +233,8 @@ class Reloader:
                 self._ahead_changed.notify_all()
         return True
 
-    def _ahead_jobs(self) -> list[AheadJob]:
-        names = [name for path in self._unsettled for name in self._names_by_path.get(path, ())]
+    def _ahead_jobs(self, suspects: set[str]) -> list[AheadJob]:
+        names = [name for path in suspects for name in self._names_by_path.get(path, ())]
         if len(self._ahead_modules.union(names)) > AHEAD_LIMIT:
             return []  # many files since the last step: the step compiles them
         self._ahead_modules.update(names)
