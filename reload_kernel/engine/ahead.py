@@ -59,6 +59,9 @@ class AheadJob:
 
     name: str
     path: str
+    drained: int
+    """The number of the drain of the watcher's queue that named the file (see
+    ``Reloader._read_ahead``): the file is read after it."""
     loaded: bytes
     """The version running."""
     failed: bytes | None
@@ -75,6 +78,7 @@ class Ahead:
 
     name: str
     path: str
+    drained: int
     loaded: bytes
     """The version that was running when this was prepared."""
     data: bytes
@@ -113,7 +117,7 @@ def prepare_ahead(job: AheadJob) -> Ahead | None:
         compiled, snapshot=snapshot, code=_renamed(compiled.code, job.path), tree=NO_TREE
     )
     made_here = loaded_shape if job.previous_shape is None else None
-    return Ahead(job.name, job.path, job.loaded, data, compiled, shape, made_here)
+    return Ahead(job.name, job.path, job.drained, job.loaded, data, compiled, shape, made_here)
 
 
 def _shape_of_running(data: bytes) -> ModuleShape:

@@ -98,6 +98,9 @@ class Reloader:
         self._ahead_changed = threading.Condition()
         """Guards the two above (the ahead thread compiles without the reloader's lock)."""
         self._ahead_thread: AheadThread | None = None
+        self._drains = 0
+        self._last_drained: dict[str, int] = {}
+        """Each file the watcher named: the number of the drain that named it last."""
         self._ahead_modules: set[str] = set()
         """Modules the ahead thread went to prepare since the last step (see AHEAD_LIMIT)."""
         self._poll = poll
@@ -214,10 +217,7 @@ class Reloader:
         with self._lock:
             if not self._watcher.delivers_to(token):
                 return False
-            # The step looks at these as at the suspects it drains itself (see _find_changes).
-            suspects = self._watcher.take_suspects()
-            self._unsettled |= suspects
-            jobs = self._ahead_jobs(suspects)
+            jobs = self._ahead_jobs(self._drain_watcher())
             with self._ahead_changed:
                 self._ahead_in_flight.update(job.name for job in jobs)
         prepared: list[Ahead | None] = []
@@ -247,6 +247,7 @@ class Reloader:
                 AheadJob(
                     name,
                     state.loaded.path,
+                    self._drains,
                     state.loaded.data,
                     state.failed_data,
                     known.data if known is not None else None,
@@ -338,6 +339,7 @@ class Reloader:
         names.discard(name)
         if not names:
             self._names_by_path.pop(path, None)
+            self._last_drained.pop(path, None)
             self._watcher.remove(path)
 
     def _forget(self, name: str) -> None:
@@ -355,20 +357,42 @@ class Reloader:
 
     def _find_changes(self, report: Report) -> dict[str, SourceSnapshot]:
         """Look only at the files the watcher suspects (all of them when it polls)."""
-        # Until looked at, the suspects stay unsettled: an interrupt here loses none of them.
-        self._unsettled |= self._watcher.take_suspects()
+        self._drain_watcher()
         self._unsettled |= self._changes_not_taken()
         names = [name for path in self._unsettled for name in self._names_by_path.get(path, ())]
         names.sort(key=self._tracking_order.__getitem__)
         changes: dict[str, SourceSnapshot] = {}
         for name in names:
-            snapshot = self._changed_snapshot(name, self._files[name], report)
+            state = self._files[name]
+            snapshot = self._read_ahead(name, state) or self._changed_snapshot(name, state, report)
             if snapshot is not None:
                 changes[name] = snapshot
         self._unsettled = set()
         self._found = {name: snapshot.data for name, snapshot in changes.items()}
         self._ahead_modules = set()
         return changes
+
+    def _drain_watcher(self) -> set[str]:
+        """The files the watcher names now, noted with the number of this drain."""
+        # Until looked at, the suspects stay unsettled: an interrupt loses none of them.
+        self._drains += 1
+        suspects = self._watcher.take_suspects()
+        for path in suspects:
+            self._last_drained[path] = self._drains
+        self._unsettled |= suspects
+        return suspects
+
+    def _read_ahead(self, name: str, state: FileState) -> SourceSnapshot | None:
+        """The version the ahead thread read, when the file surely still holds it: the thread
+        read it after the drain that last named the file, and inotify queues an event for any
+        write made since (the step drained it just now). None: read the file."""
+        with self._ahead_changed:
+            ahead = self._ahead.get(name)
+        if ahead is None or self._last_drained.get(ahead.path) != ahead.drained:
+            return None
+        if state.loaded.path != ahead.path or ahead.data in (state.loaded.data, state.failed_data):
+            return None
+        return ahead.compiled.snapshot
 
     def _changes_not_taken(self) -> set[str]:
         """Files whose change found at the last look neither runs nor is known to fail.

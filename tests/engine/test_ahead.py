@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from types import CodeType
+from typing import Any
 
 import pytest
 
@@ -76,6 +77,31 @@ def test_a_saved_module_is_compiled_before_the_cell(
     assert step_compiles == []
 
 
+def test_a_version_read_ahead_is_not_read_again_by_the_step(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No write since the thread read it: inotify would have queued an event."""
+    workspace.write("shapes.py", "LIMIT = 1\n")
+    module = workspace.import_("shapes")
+    workspace.reload()
+    path = workspace.write("shapes.py", "LIMIT = 2\n")
+    assert prepared_ahead(workspace, "shapes", b"LIMIT = 2")
+    looked_at: list[str] = []
+    for function in ("read_snapshot", "stat_stamp"):
+        original = getattr(reloader_module, function)
+
+        def recording(target: str, original: Any = original) -> Any:
+            looked_at.append(target)
+            return original(target)
+
+        monkeypatch.setattr(reloader_module, function, recording)
+
+    workspace.reload()
+
+    assert module.LIMIT == 2
+    assert str(path) not in looked_at
+
+
 def test_a_body_edit_compiled_ahead_is_still_a_patch(
     workspace: Workspace, step_compiles: list[str]
 ) -> None:
@@ -117,7 +143,7 @@ def test_a_version_saved_after_the_ahead_compile_is_the_one_loaded(
 
 
 def job_for(path: Path, loaded: str) -> AheadJob:
-    return AheadJob("m", str(path), loaded.encode(), None, None, None)
+    return AheadJob("m", str(path), 0, loaded.encode(), None, None, None)
 
 
 @pytest.mark.parametrize(
