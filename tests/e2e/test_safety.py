@@ -97,14 +97,18 @@ def test_module_removed_from_sys_modules_is_not_executed_when_edited(
 
 # --- files read during the reload step ------------------------------------------------------
 
-#: Installed in the kernel: records every file opened while ``Reloader.reload`` runs.
+#: Installed in the kernel: records every file opened while ``Reloader.reload`` runs, and by
+#: the thread that compiles saved modules ahead of the cell.
 RECORD_OPENS = """\
-import linecache, sys
+import linecache, sys, threading
 
 opened_during_reload, _recording = [], [False]
 
+def _by_the_reloader():
+    return _recording[0] or threading.current_thread().name == "reload_kernel: compile ahead"
+
 def _record_open(event, arguments):
-    if event == "open" and _recording[0] and isinstance(arguments[0], (str, bytes)):
+    if event == "open" and _by_the_reloader() and isinstance(arguments[0], (str, bytes)):
         opened_during_reload.append(str(arguments[0], "utf-8", "replace")
                                     if isinstance(arguments[0], bytes) else arguments[0])
 
