@@ -157,17 +157,34 @@ def install_warning_filter() -> None:
         warnings.filterwarnings("error", category=Warning, module=_FILTER_MODULE)
 
 
+#: What Python's parser and compiler warn with (invalid escapes, ``is`` with a literal...),
+#: and the categories next to them, should a version start using those.
+_COMPILER_WARNINGS = frozenset(
+    {SyntaxWarning, DeprecationWarning, PendingDeprecationWarning, FutureWarning}
+)
+
+
 def warnings_become_errors() -> bool:
     """Whether a warning raised while compiling under ``AHEAD_FILENAME`` would be an error
-    (or ignored) rather than shown: no filter before ours shows it."""
+    (or ignored) rather than shown: no filter before ours shows it.
+
+    Filters for other categories (numpy's "always" for its ``RankWarning``), for other
+    modules, and those that ignore or raise do not matter.
+    """
+    unsettled = set(_COMPILER_WARNINGS)
     for entry in list(warnings.filters):  # (a copy: the notebook may change them meanwhile)
         if _is_ahead_filter(entry):
             return True
-        action, _message, _category, module, _lineno = entry
-        if not _module_matches(module):
+        action, message, category, module, lineno = entry
+        if not _module_matches(module) or not isinstance(category, type):
             continue
-        if action not in ("ignore", "error"):
+        caught = {kind for kind in unsettled if issubclass(kind, category)}
+        if caught and action not in ("ignore", "error"):
             return False
+        if message is None and lineno == 0:  # (else it catches only some of them)
+            unsettled -= caught
+        if not unsettled:
+            return True
     return False
 
 

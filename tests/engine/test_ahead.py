@@ -310,10 +310,39 @@ def test_thread_name_says_whose_it_is(workspace: Workspace) -> None:
     assert "reload_kernel: compile ahead" in names
 
 
-def test_filters_for_other_modules_do_not_matter() -> None:
+class LibraryWarning(RuntimeWarning):
+    """Like numpy's RankWarning, which numpy asks to be shown "always"."""
+
+
+def test_filters_for_other_modules_or_other_warnings_do_not_matter() -> None:
     with warnings.catch_warnings():
         install_warning_filter()
         warnings.filterwarnings("always", module="numpy")
         warnings.filters.insert(0, ("always", None, Warning, "__main__", 0))  # as Python's own
+        warnings.simplefilter("always", LibraryWarning)
+        warnings.filterwarnings("ignore", message="numpy.ndarray size changed")
+
+        assert warnings_become_errors()
+
+
+@pytest.mark.parametrize(
+    "category", [SyntaxWarning, DeprecationWarning, PendingDeprecationWarning, FutureWarning]
+)
+def test_a_filter_showing_a_warning_the_compiler_raises_stops_compiling_ahead(
+    category: type[Warning],
+) -> None:
+    with warnings.catch_warnings():
+        install_warning_filter()
+        warnings.simplefilter("default", category)
+
+        assert not warnings_become_errors()
+
+
+def test_ignoring_every_warning_the_compiler_raises_is_as_good_as_our_filter() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("default")
+        for category in (SyntaxWarning, DeprecationWarning, PendingDeprecationWarning):
+            warnings.simplefilter("ignore", category)
+        warnings.simplefilter("error", FutureWarning)
 
         assert warnings_become_errors()
