@@ -66,8 +66,8 @@ class AheadJob:
     """The version running."""
     failed: bytes | None
     """Its newest version that failed to load, if any."""
-    prepared: bytes | None
-    """The version already prepared ahead, if any."""
+    prepared: Ahead | None
+    """What the thread prepared for it before, if anything (not taken by a step yet)."""
     previous_shape: ModuleShape | None
     """The running version's shape, when known."""
 
@@ -103,8 +103,13 @@ def prepare_ahead(job: AheadJob) -> Ahead | None:
     except OSError:
         return None  # the reload step reports unreadable files
     data = snapshot.data
-    if data in (job.loaded, job.failed, job.prepared) or len(data) > AHEAD_MAX_BYTES:
+    if data in (job.loaded, job.failed) or len(data) > AHEAD_MAX_BYTES:
         return None
+    if job.prepared is not None and data == job.prepared.data:
+        # Compiled already; read again after this drain (an editor's save is several writes,
+        # each an event), which tells the step it need not read it (``Reloader._read_ahead``).
+        compiled = dataclasses.replace(job.prepared.compiled, snapshot=snapshot)
+        return dataclasses.replace(job.prepared, drained=job.drained, compiled=compiled)
     if not warnings_become_errors():
         return None
     try:

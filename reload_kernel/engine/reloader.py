@@ -250,7 +250,7 @@ class Reloader:
                     self._drains,
                     state.loaded.data,
                     state.failed_data,
-                    known.data if known is not None else None,
+                    known,
                     self._shapes.get(name),
                 )
             )

@@ -9,7 +9,7 @@ import threading
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from types import CodeType
+from types import CodeType, ModuleType
 from typing import Any
 
 import pytest
@@ -46,6 +46,17 @@ def prepared_ahead(workspace: Workspace, stem: str, marker: bytes) -> bool:
         return reloader._ahead_changed.wait_for(ready, timeout=WAIT_SECONDS)
 
 
+def imported_then_saved(workspace: Workspace, before: str, after: str) -> ModuleType:
+    """Import ``shapes`` from ``before``, let a step track it, save ``after``, and wait until
+    the ahead thread has compiled that version."""
+    workspace.write("shapes.py", before)
+    module = workspace.import_("shapes")
+    workspace.reload()  # the next cell: the module is tracked (and watched) from now on
+    workspace.write("shapes.py", after)
+    assert prepared_ahead(workspace, "shapes", after.encode())
+    return module
+
+
 @pytest.fixture
 def step_compiles(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """The modules the reload step compiles itself (on the thread that calls ``reload``)."""
@@ -64,11 +75,11 @@ def step_compiles(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 def test_a_saved_module_is_compiled_before_the_cell(
     workspace: Workspace, step_compiles: list[str]
 ) -> None:
-    workspace.write("shapes.py", "LIMIT = 1\n\ndef area():\n    return 1\n")
-    module = workspace.import_("shapes")
-    workspace.reload()  # the next cell: the module is tracked (and watched) from now on
-    workspace.write("shapes.py", "LIMIT = 2\n\ndef area():\n    return 2\n")
-    assert prepared_ahead(workspace, "shapes", b"LIMIT = 2")
+    module = imported_then_saved(
+        workspace,
+        "LIMIT = 1\n\ndef area():\n    return 1\n",
+        "LIMIT = 2\n\ndef area():\n    return 2\n",
+    )
 
     report = workspace.reload()
 
@@ -84,8 +95,11 @@ def test_a_version_read_ahead_is_not_read_again_by_the_step(
     workspace.write("shapes.py", "LIMIT = 1\n")
     module = workspace.import_("shapes")
     workspace.reload()
-    path = workspace.write("shapes.py", "LIMIT = 2\n")
-    assert prepared_ahead(workspace, "shapes", b"LIMIT = 2")
+    # Saved by renaming a new file over it: one event, so once the thread has compiled this
+    # version no event is left to come (a save in place is several writes, several events,
+    # and one the thread has not drained yet would rightly make the step read the file).
+    path = workspace.save_by_rename("shapes.py", "LIMIT = 2\n")
+    assert prepared_ahead(workspace, "shapes", b"LIMIT = 2\n")
     looked_at: list[str] = []
     for function in ("read_snapshot", "stat_stamp"):
         original = getattr(reloader_module, function)
@@ -105,12 +119,12 @@ def test_a_version_read_ahead_is_not_read_again_by_the_step(
 def test_a_body_edit_compiled_ahead_is_still_a_patch(
     workspace: Workspace, step_compiles: list[str]
 ) -> None:
-    workspace.write("shapes.py", "STATE = []\n\ndef area():\n    return 1\n")
-    module = workspace.import_("shapes")
-    workspace.reload()  # the next cell: the module is tracked (and watched) from now on
-    state, area = module.STATE, module.area
-    workspace.write("shapes.py", "STATE = []\n\ndef area():\n    return 22\n")
-    assert prepared_ahead(workspace, "shapes", b"22")
+    module = imported_then_saved(
+        workspace,
+        "STATE = []\n\ndef area():\n    return 1\n",
+        "STATE = []\n\ndef area():\n    return 22\n",
+    )
+    state, area = module.STATE, module.area  # (not reloaded yet: the running objects)
 
     report = workspace.reload()
 
@@ -126,11 +140,7 @@ def test_a_body_edit_compiled_ahead_is_still_a_patch(
 def test_a_version_saved_after_the_ahead_compile_is_the_one_loaded(
     workspace: Workspace, step_compiles: list[str]
 ) -> None:
-    workspace.write("shapes.py", "LIMIT = 1\n")
-    module = workspace.import_("shapes")
-    workspace.reload()  # the next cell: the module is tracked (and watched) from now on
-    workspace.write("shapes.py", "LIMIT = 2\n")
-    assert prepared_ahead(workspace, "shapes", b"LIMIT = 2")
+    module = imported_then_saved(workspace, "LIMIT = 1\n", "LIMIT = 2\n")
     thread = workspace.reloader._ahead_thread
     assert thread is not None
     thread.stop()  # so that the next save is surely not compiled ahead
@@ -221,11 +231,7 @@ def test_the_first_edit_of_a_module_is_classified_against_its_running_version(
     workspace: Workspace, step_compiles: list[str]
 ) -> None:
     """The ahead thread also makes the running version's shape (first edit since import)."""
-    workspace.write("shapes.py", "# one\nLIMIT = 1\n")
-    module = workspace.import_("shapes")
-    workspace.reload()  # the next cell: the module is tracked (and watched) from now on
-    workspace.write("shapes.py", "# two\nLIMIT = 1\n")
-    assert prepared_ahead(workspace, "shapes", b"# two")
+    module = imported_then_saved(workspace, "# one\nLIMIT = 1\n", "# two\nLIMIT = 1\n")
 
     report = workspace.reload()
 
