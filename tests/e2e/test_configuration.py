@@ -375,13 +375,23 @@ def test_strict_mode_still_runs_reload_kernel_commands(
 def test_strict_mode_stops_run_all_at_the_refused_cell(
     strict_notebook_with_broken_module: Notebook,
 ) -> None:
-    client = strict_notebook_with_broken_module.client
-    # Run All: the frontend sends every cell at once and reads the replies as they come.
+    notebook = strict_notebook_with_broken_module
+    client = notebook.client
+    # Run All while a cell still runs: the cells queue up behind it, as they do in a frontend.
+    # (Sent to an idle kernel, the second request could arrive after the first was refused,
+    # too late to be aborted: ipykernel aborts only what is queued.) The running cell is
+    # silent, so it has no reload step of its own, and ends when the test says so.
+    release = notebook.workdir / "release"
+    holding = client.execute(
+        f"import os\nwhile not os.path.exists({str(release)!r}):\n    os.sched_yield()\n",
+        silent=True,
+    )
     sent = [client.execute("first = bar()"), client.execute("second = True")]
+    release.touch()
 
     replies = {}
-    while len(replies) < len(sent):
+    while len(replies) < len(sent) + 1:  # (the holding cell's reply too)
         reply = client.get_shell_msg(timeout=CELL_TIMEOUT)
         replies[reply["parent_header"]["msg_id"]] = reply["content"]["status"]
 
-    assert [replies[msg_id] for msg_id in sent] == ["error", "aborted"]
+    assert [replies[msg_id] for msg_id in [holding, *sent]] == ["ok", "error", "aborted"]
