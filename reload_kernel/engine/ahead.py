@@ -1,10 +1,10 @@
 """Compile an edited module as soon as it is saved, while the notebook waits for the next cell.
 
 A user saves in the editor, then goes to the notebook and runs a cell: there is human time
-between the two. The ``AheadThread`` spends it. Woken by the watcher's inotify queue, it has
-the reloader read each edited module, compile it and classify the edit (``prepare_ahead``):
-the part of a reload that runs no module code. The cell's reload step then only runs the
-module and updates its objects.
+between the two. The ``AheadThread`` spends it. Woken by the watcher's inotify queue, it reads
+each edited module, compiles it and classifies the edit (``prepare_ahead``): the part of a
+reload that runs no module code. The cell's reload step then only runs the module and updates
+its objects.
 
 Nothing here can make a cell miss or mistake an edit: the reload step still drains the watcher
 and reads every suspect itself, and uses a prepared result only for the very bytes it was
