@@ -103,6 +103,8 @@ class Reloader:
         """Each file the watcher named: the number of the drain that named it last."""
         self._ahead_modules: set[str] = set()
         """Modules the ahead thread went to prepare since the last step (see AHEAD_LIMIT)."""
+        self._dependents_memo: tuple[tuple[Any, ...], tuple[str, ...]] | None = None
+        """The last ``_with_dependents`` answer, with what it depended on."""
         self._poll = poll
         self._watcher = FileWatcher(poll=poll)
         self._names_by_path: dict[str, set[str]] = {}
@@ -231,7 +233,27 @@ class Reloader:
                         self._ahead[job.name] = ahead
                 self._ahead_in_flight.clear()
                 self._ahead_changed.notify_all()
+        if any(prepared):
+            with self._lock:
+                self._plan_ahead()
+            with self._ahead_changed:
+                self._ahead_changed.notify_all()  # (tests wait for the plan too)
         return True
+
+    def _plan_ahead(self) -> None:
+        """Find the dependents of what was prepared, and their order, as the step will (it
+        finds them remembered: see ``_with_dependents`` and ``_graph_among``)."""
+        with self._ahead_changed:
+            aheads = list(self._ahead.items())
+        # The changes the step will find: the versions it will take from the thread.
+        changes = {}
+        for name, ahead in aheads:
+            state = self._files.get(name)
+            if state is not None and self._read_ahead(name, state) is not None:
+                changes[name] = ahead.compiled.snapshot
+        if changes:
+            ordered = dict(sorted(changes.items(), key=lambda item: self._tracking_order[item[0]]))
+            self._graph_among(self._with_dependents(ordered), ordered)
 
     def _ahead_jobs(self, suspects: set[str]) -> list[AheadJob]:
         names = [name for path in suspects for name in self._names_by_path.get(path, ())]
@@ -527,6 +549,9 @@ class Reloader:
         Only modules that may import a changed module are parsed (see ``_ImporterIndex``),
         each version once: neither a new import nor an edit re-reads every tracked module.
         """
+        key = self._dependents_key(changes)
+        if self._dependents_memo is not None and self._dependents_memo[0] == key:
+            return list(self._dependents_memo[1])
         # The index knows the running versions; a newer version on disk is asked directly.
         newer = [name for name in [*changes, *self._failures] if name in self._files]
         affected = set(changes)
@@ -545,7 +570,20 @@ class Reloader:
                 if target in self._uses(suspect, newest):
                     affected.add(suspect)
                     pending.append(suspect)
-        return sorted(affected, key=self._tracking_order.__getitem__)
+        found = sorted(affected, key=self._tracking_order.__getitem__)
+        self._dependents_memo = (key, tuple(found))
+        return found
+
+    def _dependents_key(self, changes: dict[str, SourceSnapshot]) -> tuple[Any, ...]:
+        """All ``_with_dependents`` depends on: the changed versions and the failed ones (the
+        very bytes objects: equal keys mean the same versions), and the running versions
+        (through the importer index's version)."""
+        failed = [(name, self._files[name].failed_data) for name in self._failures]
+        return (
+            self._importers.version,
+            tuple((name, _Same(snapshot.data)) for name, snapshot in changes.items()),
+            tuple((name, _Same(data)) for name, data in failed if name in self._files),
+        )
 
     # --- load, update in place ------------------------------------------------------------
 
@@ -975,9 +1013,12 @@ class _ImporterIndex:
     def __init__(self) -> None:
         self._sources: dict[str, bytes] = {}
         self._suspects: dict[str, tuple[_Needle, set[str]]] = {}
+        self.version = 0
+        """Moves on whenever a module's running version is set or forgotten."""
 
     def set_source(self, name: str, data: bytes) -> None:
         """``name`` now runs the version ``data``."""
+        self.version += 1
         data = self._sources[name] = _searchable(data)
         words = _words(data) if len(self._suspects) > _WORTH_SPLITTING_INTO_WORDS else None
         for needle, suspects in self._suspects.values():
@@ -987,6 +1028,7 @@ class _ImporterIndex:
                 suspects.discard(name)
 
     def remove(self, name: str) -> None:
+        self.version += 1
         self._sources.pop(name, None)
         self._suspects.pop(name, None)
         for _, suspects in self._suspects.values():
@@ -1065,3 +1107,19 @@ def _put_back(mapping: MutableMapping[Any, Any], key: Any, value: Any) -> None:
         mapping.pop(key, None)
     else:
         mapping[key] = value
+
+
+class _Same:
+    """Wraps an object so that keys holding it are equal only for that very object (and keep
+    it alive, so that its id is never another's)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Same) and other.value is self.value
+
+    def __hash__(self) -> int:
+        return id(self.value)

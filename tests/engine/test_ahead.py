@@ -352,3 +352,54 @@ def test_ignoring_every_warning_the_compiler_raises_is_as_good_as_our_filter() -
         warnings.simplefilter("error", FutureWarning)
 
         assert warnings_become_errors()
+
+
+def planned_ahead(workspace: Workspace) -> bool:
+    """Wait until the ahead thread has also found the dependents of what it compiled."""
+    reloader = workspace.reloader
+    with reloader._ahead_changed:
+        return reloader._ahead_changed.wait_for(
+            lambda: reloader._dependents_memo is not None, timeout=WAIT_SECONDS
+        )
+
+
+def test_the_dependents_of_a_version_compiled_ahead_are_found_ahead_too(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base, user = workspace.name("base"), workspace.name("user")
+    workspace.write("base.py", "LIMIT = 1\n")
+    workspace.write("user.py", f"from {base} import LIMIT\nSEEN = LIMIT\n")
+    module = workspace.import_("user")
+    workspace.reload()
+    workspace.reloader._dependents_memo = None
+    workspace.save_by_rename("base.py", "LIMIT = 2\n")  # one event: nothing left to drain
+    assert planned_ahead(workspace)
+
+    def no_search(target: str) -> set[str]:
+        raise AssertionError(f"the step searched for the importers of {target} again")
+
+    monkeypatch.setattr(workspace.reloader._importers, "suspects", no_search)
+    report = workspace.reload()
+
+    assert [entry.module for entry in report.reloaded] == [base, user]
+    assert module.SEEN == 2
+
+
+def test_a_module_imported_after_the_plan_is_still_found_as_a_dependent(
+    workspace: Workspace,
+) -> None:
+    base, late = workspace.name("base"), workspace.name("late")
+    workspace.write("base.py", "LIMIT = 1\n")
+    workspace.import_("base")
+    workspace.reload()
+    workspace.reloader._dependents_memo = None
+    workspace.save_by_rename("base.py", "LIMIT = 2\n")
+    assert planned_ahead(workspace)
+    workspace.write("late.py", f"from {base} import LIMIT\nSEEN = LIMIT\n")
+    late_module = workspace.import_("late")  # after the plan, before the step: it reads 1
+    assert late_module.SEEN == 1
+
+    report = workspace.reload()
+
+    assert [entry.module for entry in report.reloaded] == [base, late]
+    assert late_module.SEEN == 2
