@@ -575,13 +575,17 @@ class Reloader:
         return found
 
     def _dependents_key(self, changes: dict[str, SourceSnapshot]) -> tuple[Any, ...]:
-        """All ``_with_dependents`` depends on: the changed versions and the failed ones (the
-        very bytes objects: equal keys mean the same versions), and the running versions
-        (through the importer index's version)."""
+        """All ``_with_dependents`` depends on: which modules changed, the versions that
+        failed (the very bytes objects), and the running versions of the other modules.
+
+        Not the changed modules' own versions, old or new: they are affected from the start,
+        never asked whether they import another. So editing one module again and again
+        finds its dependents once, as long as no other module is loaded or forgotten.
+        """
         failed = [(name, self._files[name].failed_data) for name in self._failures]
         return (
-            self._importers.version,
-            tuple((name, _Same(snapshot.data)) for name, snapshot in changes.items()),
+            self._importers.moves_by_others(changes),
+            tuple(changes),
             tuple((name, _Same(data)) for name, data in failed if name in self._files),
         )
 
@@ -1015,10 +1019,12 @@ class _ImporterIndex:
         self._suspects: dict[str, tuple[_Needle, set[str]]] = {}
         self.version = 0
         """Moves on whenever a module's running version is set or forgotten."""
+        self._moves: dict[str, int] = {}
+        """How much of ``version`` each module's own versions moved it."""
 
     def set_source(self, name: str, data: bytes) -> None:
         """``name`` now runs the version ``data``."""
-        self.version += 1
+        self._move(name)
         data = self._sources[name] = _searchable(data)
         words = _words(data) if len(self._suspects) > _WORTH_SPLITTING_INTO_WORDS else None
         for needle, suspects in self._suspects.values():
@@ -1027,8 +1033,16 @@ class _ImporterIndex:
             else:
                 suspects.discard(name)
 
-    def remove(self, name: str) -> None:
+    def _move(self, name: str) -> None:
         self.version += 1
+        self._moves[name] = self._moves.get(name, 0) + 1
+
+    def moves_by_others(self, names: Iterable[str]) -> int:
+        """How far ``version`` moved for modules other than ``names``."""
+        return self.version - sum(self._moves.get(name, 0) for name in names)
+
+    def remove(self, name: str) -> None:
+        self._move(name)
         self._sources.pop(name, None)
         self._suspects.pop(name, None)
         for _, suspects in self._suspects.values():

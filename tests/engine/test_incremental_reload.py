@@ -247,3 +247,27 @@ def test_the_cyclic_collector_runs_module_code_and_after_the_step(
     assert collector_during_module_code == ([True] if module_code_runs else [])
     running_limit = sys.modules[base].LIMIT
     assert running_limit == limit
+
+
+def test_editing_one_module_again_finds_its_dependents_once(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing else changed between the two steps: the dependents found the first time hold
+    (the edited module's own versions never decide them)."""
+    base = workspace.name("base")
+    workspace.write("base.py", "LIMIT = 1\n\ndef helper():\n    return LIMIT\n")
+    workspace.write("user.py", f"from {base} import helper\nHELPER = helper\n")
+    module = workspace.import_("user")
+    workspace.reload()
+    workspace.write("base.py", "LIMIT = 2\n\ndef helper():\n    return LIMIT\n")
+    workspace.reload()  # helper keeps its identity: user need not run again
+
+    def no_search(target: str) -> set[str]:
+        raise AssertionError(f"the importers of {target} were searched for again")
+
+    monkeypatch.setattr(workspace.reloader._importers, "suspects", no_search)
+    workspace.write("base.py", "LIMIT = 3\n\ndef helper():\n    return LIMIT\n")
+    report = workspace.reload()
+
+    assert [entry.module for entry in report.reloaded] == [base]
+    assert module.HELPER() == 3
