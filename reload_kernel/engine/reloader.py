@@ -289,13 +289,18 @@ class Reloader:
         return _Prepared(snapshot, ahead.for_snapshot(snapshot), ahead.shape)
 
     def _take_ahead(self, name: str) -> Ahead | None:
-        """What the ahead thread prepared for ``name``, waiting if it is at it right now (a
-        cell sent just after a save: compiling it twice would only make the cell wait more)."""
+        """What the ahead thread prepared for ``name``, waiting if it is at it right now."""
+        self._wait_for_ahead(name)
+        with self._ahead_changed:
+            return self._ahead.pop(name, None)
+
+    def _wait_for_ahead(self, name: str) -> None:
+        """Wait while the ahead thread reads and compiles ``name`` (a cell sent just after a
+        save): doing it twice would only make the cell wait longer."""
         with self._guard.interruptible(), self._ahead_changed:
             self._ahead_changed.wait_for(
                 lambda: name not in self._ahead_in_flight, timeout=_AHEAD_WAIT_SECONDS
             )
-            return self._ahead.pop(name, None)
 
     # --- what is tracked ------------------------------------------------------------------
 
@@ -386,6 +391,7 @@ class Reloader:
         changes: dict[str, SourceSnapshot] = {}
         for name in names:
             state = self._files[name]
+            self._wait_for_ahead(name)
             snapshot = self._read_ahead(name, state) or self._changed_snapshot(name, state, report)
             if snapshot is not None:
                 changes[name] = snapshot
