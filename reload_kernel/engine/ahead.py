@@ -27,10 +27,8 @@ them all at once anyway.
 
 from __future__ import annotations
 
-import ast
 import contextlib
 import dataclasses
-import importlib.util
 import os
 import re
 import select
@@ -43,7 +41,14 @@ from typing import Any
 
 from .detect import SourceSnapshot, read_snapshot
 from .diff import ModuleShape, shape_of
-from .load import NO_TREE, CompiledSource, ModuleLoadError, compile_snapshot
+from .load import (
+    NO_TREE,
+    PARSE_ERRORS,
+    CompiledSource,
+    ModuleLoadError,
+    compile_snapshot,
+    parse_source,
+)
 
 #: At most this many modules are prepared between two reload steps; more means a checkout or
 #: a generator rewrote many files, and the reload step compiles them.
@@ -114,8 +119,11 @@ def prepare_ahead(job: AheadJob) -> Ahead | None:
         return None
     try:
         compiled = compile_snapshot(job.name, dataclasses.replace(snapshot, path=AHEAD_FILENAME))
-        loaded_shape = job.previous_shape or _shape_of_running(job.loaded)
-    except (ModuleLoadError, Warning):  # (a warning the parser did not make a SyntaxError)
+        loaded_shape = job.previous_shape
+        if loaded_shape is None:  # the running version's, as Reloader._shape makes it
+            text, tree = parse_source(job.loaded, AHEAD_FILENAME)
+            loaded_shape = shape_of(tree, text)
+    except (ModuleLoadError, Warning, *PARSE_ERRORS):  # (Warning: one not made a SyntaxError)
         return None
     shape = shape_of(compiled.tree, compiled.text, loaded_shape)
     compiled = dataclasses.replace(
@@ -123,16 +131,6 @@ def prepare_ahead(job: AheadJob) -> Ahead | None:
     )
     made_here = loaded_shape if job.previous_shape is None else None
     return Ahead(job.name, job.path, job.drained, job.loaded, data, compiled, shape, made_here)
-
-
-def _shape_of_running(data: bytes) -> ModuleShape:
-    """The shape of the running version (as ``Reloader._shape`` makes it); raises
-    ModuleLoadError when it does not parse under the ahead file name (it warns)."""
-    try:
-        text = importlib.util.decode_source(data)
-        return shape_of(ast.parse(text, filename=AHEAD_FILENAME), text)
-    except (SyntaxError, UnicodeDecodeError, ValueError, RecursionError, MemoryError) as error:
-        raise ModuleLoadError("", AHEAD_FILENAME, "compile", error) from error
 
 
 def _renamed(code: CodeType, filename: str) -> CodeType:

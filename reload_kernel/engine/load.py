@@ -104,14 +104,23 @@ class CompiledSource:
 NO_TREE = ast.Module(body=[], type_ignores=[])
 
 
+#: What decoding, parsing or compiling a source raises when it cannot be read as Python
+#: (RecursionError, MemoryError: the parser's answer to code nested too deeply).
+PARSE_ERRORS = (SyntaxError, UnicodeDecodeError, ValueError, RecursionError, MemoryError)
+
+
+def parse_source(data: bytes, filename: str) -> tuple[str, ast.Module]:
+    """The source decoded (honouring a coding cookie) and parsed; raises PARSE_ERRORS."""
+    text = importlib.util.decode_source(data)
+    return text, ast.parse(text, filename=filename)
+
+
 def compile_snapshot(module_name: str, snapshot: SourceSnapshot) -> CompiledSource:
-    """Decode (honouring a coding cookie), parse and compile, or raise ModuleLoadError."""
+    """Decode, parse and compile, or raise ModuleLoadError."""
     try:
-        text = importlib.util.decode_source(snapshot.data)
-        tree = ast.parse(text, filename=snapshot.path)
+        text, tree = parse_source(snapshot.data, snapshot.path)
         code = compile(tree, snapshot.path, "exec", dont_inherit=True)
-    except (SyntaxError, UnicodeDecodeError, ValueError, RecursionError, MemoryError) as error:
-        # RecursionError, MemoryError: the parser's answer to code nested too deeply.
+    except PARSE_ERRORS as error:
         raise ModuleLoadError(module_name, snapshot.path, "compile", error) from error
     return CompiledSource(snapshot, text, tree, code)
 

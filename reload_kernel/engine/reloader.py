@@ -39,10 +39,12 @@ from .graph import RUNS_CODE, STAR, import_edges, reload_groups
 from .hook import ImportRecorder
 from .interrupts import InterruptGuard
 from .load import (
+    PARSE_ERRORS,
     CompiledSource,
     ModuleLoadError,
     NotReloadableError,
     compile_snapshot,
+    parse_source,
     patch_bodies,
     rerun,
     without_tree,
@@ -849,11 +851,11 @@ class Reloader:
         if shape is None:
             loaded = self._files[name].loaded
             try:
-                text = importlib.util.decode_source(loaded.data)
-                tree = ast.parse(text, filename=loaded.path)
-            except (SyntaxError, UnicodeDecodeError, ValueError, RecursionError, MemoryError):
-                text, tree = None, ast.Module(body=[], type_ignores=[])
-            shape = self._shapes[name] = shape_of(tree, text)
+                text, tree = parse_source(loaded.data, loaded.path)
+                shape = shape_of(tree, text)
+            except PARSE_ERRORS:
+                shape = shape_of(ast.Module(body=[], type_ignores=[]))
+            self._shapes[name] = shape
         return shape
 
     def _commit(
@@ -1000,9 +1002,8 @@ def _star_names(module: ModuleType | None, previous: dict[str, Any]) -> set[str]
 
 def _parse_or_none(data: bytes, path: str) -> ast.Module | None:
     try:
-        return ast.parse(data, filename=path)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        # (RecursionError, MemoryError: how the parser refuses code nested too deeply.)
+        return parse_source(data, path)[1]
+    except PARSE_ERRORS:
         return None
 
 
