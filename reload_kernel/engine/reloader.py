@@ -221,8 +221,9 @@ class Reloader:
         with self._lock:
             if not self._watcher.delivers_to(token):
                 return False
-            jobs = self._ahead_jobs(self._drain_watcher())
+            suspects = self._drain_watcher()
             with self._ahead_changed:
+                jobs = self._ahead_jobs(suspects)
                 self._ahead_in_flight.update(job.name for job in jobs)
         prepared: list[Ahead | None] = []
         try:
@@ -258,6 +259,7 @@ class Reloader:
             self._graph_among(self._with_dependents(ordered), ordered)
 
     def _ahead_jobs(self, suspects: set[str]) -> list[AheadJob]:
+        """(With both the lock and ``_ahead_changed`` held.)"""
         names = [name for path in suspects for name in self._names_by_path.get(path, ())]
         if len(self._ahead_modules.union(names)) > AHEAD_LIMIT:
             return []  # many files since the last step: the step compiles them
@@ -265,8 +267,6 @@ class Reloader:
         jobs = []
         for name in names:
             state = self._files[name]
-            with self._ahead_changed:
-                known = self._ahead.get(name)
             jobs.append(
                 AheadJob(
                     name,
@@ -274,7 +274,7 @@ class Reloader:
                     self._drains,
                     state.loaded.data,
                     state.failed_data,
-                    known,
+                    self._ahead.get(name),
                     self._shapes.get(name),
                 )
             )
@@ -291,17 +291,17 @@ class Reloader:
         return _Prepared(snapshot, ahead.for_snapshot(snapshot), ahead.shape)
 
     def _take_ahead(self, name: str) -> Ahead | None:
-        """What the ahead thread prepared for ``name``, waiting if it is at it right now."""
-        self._wait_for_ahead(name)
+        """What the ahead thread prepared for ``name`` (``_find_changes`` waited for it; the
+        thread takes no new work while the step holds the lock)."""
         with self._ahead_changed:
             return self._ahead.pop(name, None)
 
-    def _wait_for_ahead(self, name: str) -> None:
-        """Wait while the ahead thread reads and compiles ``name`` (a cell sent just after a
-        save): doing it twice would only make the cell wait longer."""
+    def _wait_for_ahead(self, names: Collection[str]) -> None:
+        """Wait while the ahead thread reads and compiles any of ``names`` (a cell sent just
+        after a save): doing it twice would only make the cell wait longer."""
         with self._guard.interruptible(), self._ahead_changed:
             self._ahead_changed.wait_for(
-                lambda: name not in self._ahead_in_flight, timeout=_AHEAD_WAIT_SECONDS
+                lambda: self._ahead_in_flight.isdisjoint(names), timeout=_AHEAD_WAIT_SECONDS
             )
 
     # --- what is tracked ------------------------------------------------------------------
@@ -390,10 +390,11 @@ class Reloader:
         self._unsettled |= self._changes_not_taken()
         names = [name for path in self._unsettled for name in self._names_by_path.get(path, ())]
         names.sort(key=self._tracking_order.__getitem__)
+        if names:
+            self._wait_for_ahead(names)
         changes: dict[str, SourceSnapshot] = {}
         for name in names:
             state = self._files[name]
-            self._wait_for_ahead(name)
             snapshot = self._read_ahead(name, state) or self._changed_snapshot(name, state, report)
             if snapshot is not None:
                 changes[name] = snapshot
