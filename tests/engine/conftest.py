@@ -57,6 +57,15 @@ class Workspace:
     def import_(self, stem: str) -> ModuleType:
         return importlib.import_module(self.name(stem))
 
+    def import_base_and_user(self) -> tuple[str, str]:
+        """``base`` (``LIMIT = 1``) and ``user``, which reads ``base.LIMIT`` when imported
+        (``SEEN``), both imported; their real names."""
+        base, user = self.name("base"), self.name("user")
+        self.write("base.py", "LIMIT = 1\n")
+        self.write("user.py", f"from {base} import LIMIT\nSEEN = LIMIT\n")
+        self.import_("user")
+        return base, user
+
     def reload(self) -> Report:
         return self.reloader.reload(self.user_ns)
 

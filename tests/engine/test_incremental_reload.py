@@ -109,10 +109,7 @@ def write_unrelated(workspace: Workspace, count: int) -> None:
 def test_an_edit_parses_only_modules_that_may_import_it(
     workspace: Workspace, parsed: list[str]
 ) -> None:
-    base, user = workspace.name("base"), workspace.name("user")
-    workspace.write("base.py", "LIMIT = 1\n")
-    workspace.write("user.py", f"from {base} import LIMIT\nSEEN = LIMIT\n")
-    workspace.import_("user")
+    base, user = workspace.import_base_and_user()
     write_unrelated(workspace, 30)
     workspace.reload()
 
@@ -125,10 +122,7 @@ def test_an_edit_parses_only_modules_that_may_import_it(
 
 
 def test_an_edit_parses_each_version_once(workspace: Workspace, parsed: list[str]) -> None:
-    base, user = workspace.name("base"), workspace.name("user")
-    workspace.write("base.py", "LIMIT = 1\n")
-    workspace.write("user.py", f"from {base} import LIMIT\nSEEN = LIMIT\n")
-    workspace.import_("user")
+    _, user = workspace.import_base_and_user()
     workspace.write("base.py", "LIMIT = 2\n")
     workspace.reload()
     parsed.clear()
@@ -159,10 +153,7 @@ def test_a_module_imported_after_an_edit_is_found_as_a_dependent(workspace: Work
 
 
 def test_a_dependent_edited_to_stop_importing_is_no_longer_rerun(workspace: Workspace) -> None:
-    base, user = workspace.name("base"), workspace.name("user")
-    workspace.write("base.py", "LIMIT = 1\n")
-    workspace.write("user.py", f"from {base} import LIMIT\nSEEN = LIMIT\n")
-    workspace.import_("user")
+    base, user = workspace.import_base_and_user()
     workspace.write("base.py", "LIMIT = 2\n")
     workspace.reload()
     workspace.write("user.py", "SEEN = 0\n")
