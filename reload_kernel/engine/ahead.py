@@ -47,6 +47,7 @@ from .load import (
     CompiledSource,
     ModuleLoadError,
     compile_snapshot,
+    compile_spliced,
     parse_source,
 )
 
@@ -118,19 +119,30 @@ def prepare_ahead(job: AheadJob) -> Ahead | None:
     if not warnings_become_errors():
         return None
     try:
-        compiled = compile_snapshot(job.name, dataclasses.replace(snapshot, path=AHEAD_FILENAME))
         loaded_shape = job.previous_shape
         if loaded_shape is None:  # the running version's, as Reloader._shape makes it
             text, tree = parse_source(job.loaded, AHEAD_FILENAME)
             loaded_shape = shape_of(tree, text)
+        compiled, shape = _compiled_with_shape(job.name, snapshot, loaded_shape)
     except (ModuleLoadError, Warning, *PARSE_ERRORS):  # (Warning: one not made a SyntaxError)
         return None
-    shape = shape_of(compiled.tree, compiled.text, loaded_shape)
     compiled = dataclasses.replace(
         compiled, snapshot=snapshot, code=_renamed(compiled.code, job.path), tree=NO_TREE
     )
     made_here = loaded_shape if job.previous_shape is None else None
     return Ahead(job.name, job.path, job.drained, job.loaded, data, compiled, shape, made_here)
+
+
+def _compiled_with_shape(
+    name: str, snapshot: SourceSnapshot, loaded_shape: ModuleShape
+) -> tuple[CompiledSource, ModuleShape]:
+    """Compiled under ``AHEAD_FILENAME``: the changed statements spliced into the running
+    version's shape when they can be, else parsed whole (as the reload step does)."""
+    spliced = compile_spliced(name, snapshot, loaded_shape, AHEAD_FILENAME, AHEAD_FILENAME)
+    if spliced is not None:
+        return spliced
+    compiled = compile_snapshot(name, dataclasses.replace(snapshot, path=AHEAD_FILENAME))
+    return compiled, shape_of(compiled.tree, compiled.text, loaded_shape)
 
 
 def _renamed(code: CodeType, filename: str) -> CodeType:

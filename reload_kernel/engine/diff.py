@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import ast
 import enum
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
@@ -46,6 +46,23 @@ them. A syntax tree depends only on the text it was parsed from, never on where 
 the same key always stands for the same fingerprint."""
 
 
+class Part(NamedTuple):
+    """One top-level statement of a module, as its shape saw it."""
+
+    first_line: int
+    """Where its text starts (its first decorator's line), counting from 1."""
+    last_line: int
+    statement: Fingerprint
+    """The statement with the bodies of its functions and methods left out."""
+    definitions: tuple[tuple[str, Fingerprint], ...]
+    """The functions and methods it defines (qualname, fingerprint), in source order."""
+    by_text: tuple[tuple[TextKey, Fingerprint], ...]
+    """Its entries of ``ModuleShape.by_text``."""
+
+    def moved(self, lines: int) -> Part:
+        return self._replace(first_line=self.first_line + lines, last_line=self.last_line + lines)
+
+
 @dataclass(frozen=True)
 class ModuleShape:
     """A module's parsed source reduced to what decides the kind of an edit."""
@@ -59,6 +76,10 @@ class ModuleShape:
     by_text: dict[TextKey, Fingerprint] = field(default_factory=dict, compare=False)
     """Fingerprints of the definitions and top-level statements by their text, for the next
     version to reuse (see ``shape_of``); empty when the shape was made without the source."""
+    source: str | None = field(default=None, compare=False)
+    """The text it was made from, when given (see ``splice_shape``)."""
+    parts: tuple[Part, ...] = field(default=(), compare=False)
+    """Its top-level statements, in source order."""
 
 
 def _definitions(body: list[ast.stmt], prefix: str) -> Iterator[tuple[str, FunctionNode]]:
@@ -87,10 +108,19 @@ def shape_of(
     reuses its fingerprint instead of being walked again: fingerprinting was most of the cost
     of reloading a module, and an edit usually touches one or two of its parts.
     """
-    nodes = list(_definitions(tree.body, ""))
     lines = source.split("\n") if source is not None else None
     known = previous.by_text if previous is not None else {}
-    by_text: dict[TextKey, Fingerprint] = {}
+    parts = tuple(_part_of(statement, lines, known) for statement in tree.body)
+    ignores = tuple(_fingerprint(ignore) for ignore in tree.type_ignores)
+    return _assembled(parts, ignores, source)
+
+
+def _part_of(
+    statement: ast.stmt, lines: list[str] | None, known: dict[TextKey, Fingerprint]
+) -> Part:
+    """One top-level statement's part of the shape (its fingerprints reused from ``known``
+    when its text, or a definition's, is there)."""
+    by_text: list[tuple[TextKey, Fingerprint]] = []
 
     def fingerprint_of(kind: str, node: ast.stmt) -> Fingerprint:
         key = _text_key(kind, node, lines) if lines is not None else None
@@ -98,40 +128,133 @@ def shape_of(
         if fingerprint is None:
             fingerprint = _fingerprint(node)
         if key is not None:
-            by_text[key] = fingerprint
+            by_text.append((key, fingerprint))
         return fingerprint
 
-    definitions: dict[str, list[Fingerprint]] = {}
-    bodies = []
-    for qualname, node in nodes:
-        fingerprint = fingerprint_of("definition", node)
-        definitions.setdefault(qualname, []).append(fingerprint)
-        bodies.append(fingerprint)
+    nodes = list(_definitions([statement], ""))
+    definitions = tuple((qualname, fingerprint_of("definition", node)) for qualname, node in nodes)
     saved = [node.body for _, node in nodes]
     try:
         for _, node in nodes:
             node.body = []
-        statements = tuple(fingerprint_of("statement", statement) for statement in tree.body)
-        ignores = tuple(_fingerprint(ignore) for ignore in tree.type_ignores)
-        skeleton = ("Module", statements, ignores)
+        skeleton = fingerprint_of("statement", statement)
     finally:
         for (_, node), body in zip(nodes, saved, strict=True):
             node.body = body
+    first_line = min([statement.lineno] + [d.lineno for d in _decorators(statement)])
+    last_line = statement.end_lineno or statement.lineno
+    return Part(first_line, last_line, skeleton, definitions, tuple(by_text))
+
+
+def _assembled(
+    parts: tuple[Part, ...], ignores: tuple[Fingerprint, ...], source: str | None
+) -> ModuleShape:
+    definitions: dict[str, list[Fingerprint]] = {}
+    bodies = []
+    for part in parts:
+        for qualname, fingerprint in part.definitions:
+            definitions.setdefault(qualname, []).append(fingerprint)
+            bodies.append(fingerprint)
+    skeleton = ("Module", tuple(part.statement for part in parts), ignores)
+    by_text = {key: fingerprint for part in parts for key, fingerprint in part.by_text}
     return ModuleShape(
-        skeleton, {k: tuple(v) for k, v in definitions.items()}, tuple(bodies), by_text
+        skeleton,
+        {qualname: tuple(found) for qualname, found in definitions.items()},
+        tuple(bodies),
+        by_text,
+        source,
+        parts,
     )
+
+
+def splice_shape(
+    previous: ModuleShape, source: str, parse: Callable[[str], ast.Module]
+) -> ModuleShape | None:
+    """The shape of ``source``, a new version of ``previous``'s text, parsing only the
+    top-level statements whose lines changed; None when that cannot be told apart safely
+    (then parse the whole source).
+
+    ``parse`` parses a piece of the source (raising whatever it raises: then None). Parsing
+    a module into Python objects costs as much as compiling it; an edit usually changes one
+    statement of many. The text outside the re-parsed lines is the same, and starts and ends
+    at statement boundaries at column 0, so it means what it meant before: a top-level
+    statement's syntax tree depends only on its own text (``from __future__`` imports, which
+    may change how the rest parses, are not spliced).
+    """
+    if previous.source is None:
+        return None
+    old_lines = previous.source.split("\n")
+    new_lines = source.split("\n")
+    span = _changed_span(previous.parts, old_lines, new_lines)
+    if span is None:
+        return None
+    first, last, shift = span  # the old lines [first, last]; later lines moved by ``shift``
+    piece_lines = new_lines[first - 1 : last + shift]
+    piece = "\n".join(piece_lines)
+    if piece_lines and piece_lines[-1].endswith("\\"):
+        return None  # (it would join the line after)
+    if "__future__" in piece or any("__future__" in line for line in old_lines[first - 1 : last]):
+        return None
+    try:
+        tree = parse(piece)
+    except (SyntaxError, ValueError, MemoryError, RecursionError, Warning):
+        return None
+    before = [p for p in previous.parts if p.last_line < first]
+    after = [p.moved(shift) if shift else p for p in previous.parts if p.first_line > last]
+    spliced = [
+        _part_of(statement, piece_lines, previous.by_text).moved(first - 1)
+        for statement in tree.body
+    ]
+    return _assembled((*before, *spliced, *after), previous.skeleton[2], source)
+
+
+def _changed_span(
+    parts: tuple[Part, ...], old_lines: list[str], new_lines: list[str]
+) -> tuple[int, int, int] | None:
+    """The old lines to parse again, ``(first, last, shift)``: they start after a statement
+    and end before the next (comment and blank lines around them included), hold every
+    changed line and every statement sharing a line with one; the new version has the same
+    lines before them, and after them the same lines moved by ``shift``. None when that
+    boundary is not clean (a backslash joins the line before to them)."""
+    shared = min(len(old_lines), len(new_lines))
+    prefix = 0
+    while prefix < shared and old_lines[prefix] == new_lines[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < shared - prefix and old_lines[-1 - suffix] == new_lines[-1 - suffix]:
+        suffix += 1
+    # The changed old lines, counting from 1: [low, high], empty (high = low - 1) when lines
+    # were only inserted. Grown over every statement they touch, or that an insertion splits.
+    low, high = prefix + 1, len(old_lines) - suffix
+    grown = True
+    while grown:
+        grown = False
+        for part in parts:
+            touched = part.first_line <= high and part.last_line >= low
+            if touched and (part.first_line < low or part.last_line > high):
+                low, high = min(low, part.first_line), max(high, part.last_line)
+                grown = True
+    first = max((p.last_line for p in parts if p.last_line < low), default=0) + 1
+    last = min((p.first_line for p in parts if p.first_line > high), default=len(old_lines) + 1)
+    if first > 1 and old_lines[first - 2].endswith("\\"):
+        return None
+    return first, last - 1, len(new_lines) - len(old_lines)
 
 
 def _text_key(kind: str, node: ast.stmt, lines: list[str]) -> TextKey | None:
     """The text ``node`` was parsed from, as a key (None when its position is unknown)."""
-    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
     first_line, first_column = min(
-        [(node.lineno, node.col_offset)] + [(d.lineno, d.col_offset) for d in decorators]
+        [(node.lineno, node.col_offset)] + [(d.lineno, d.col_offset) for d in _decorators(node)]
     )
     if node.end_lineno is None or node.end_col_offset is None:
         return None
     spanned = "\n".join(lines[first_line - 1 : node.end_lineno])
     return kind, spanned, first_column, node.end_col_offset
+
+
+def _decorators(node: ast.stmt) -> list[ast.expr]:
+    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
+    return decorators
 
 
 def _fingerprint(node: ast.AST) -> Fingerprint:

@@ -28,6 +28,7 @@ from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
 from .detect import SourceSnapshot
+from .diff import ModuleShape, splice_shape
 from .patch import (
     MISSING,
     Reconciler,
@@ -123,6 +124,35 @@ def compile_snapshot(module_name: str, snapshot: SourceSnapshot) -> CompiledSour
     except PARSE_ERRORS as error:
         raise ModuleLoadError(module_name, snapshot.path, "compile", error) from error
     return CompiledSource(snapshot, text, tree, code)
+
+
+def compile_spliced(
+    module_name: str,
+    snapshot: SourceSnapshot,
+    previous: ModuleShape,
+    piece_filename: str,
+    filename: str | None = None,
+) -> tuple[CompiledSource, ModuleShape] | None:
+    """Compile a new version of a module whose running version has the shape ``previous``,
+    and make its shape, without the whole module's syntax tree (see ``diff.splice_shape``):
+    the bytes are compiled as an import compiles them. None when the shape cannot be
+    spliced (then ``compile_snapshot``); raises ModuleLoadError as it does.
+
+    The changed statements are parsed under ``piece_filename``, the code compiled under
+    ``filename`` (default: the snapshot's path).
+    """
+    try:
+        text = importlib.util.decode_source(snapshot.data)
+    except PARSE_ERRORS:
+        return None  # compile_snapshot reports it
+    shape = splice_shape(previous, text, functools.partial(ast.parse, filename=piece_filename))
+    if shape is None:
+        return None
+    try:
+        code = compile(snapshot.data, filename or snapshot.path, "exec", dont_inherit=True)
+    except PARSE_ERRORS as error:
+        raise ModuleLoadError(module_name, snapshot.path, "compile", error) from error
+    return CompiledSource(snapshot, text, NO_TREE, code), shape
 
 
 def without_tree(compiled: CompiledSource) -> CompiledSource:

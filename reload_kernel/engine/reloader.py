@@ -26,12 +26,14 @@ from types import ModuleType
 from typing import Any
 
 from .ahead import (
+    AHEAD_FILENAME,
     AHEAD_LIMIT,
     Ahead,
     AheadJob,
     AheadThread,
     install_warning_filter,
     prepare_ahead,
+    warnings_become_errors,
 )
 from .detect import FileState, SourceSnapshot, read_snapshot, stat_stamp
 from .diff import EditKind, ModuleShape, classify_edit, shape_of
@@ -44,6 +46,7 @@ from .load import (
     ModuleLoadError,
     NotReloadableError,
     compile_snapshot,
+    compile_spliced,
     parse_source,
     patch_bodies,
     rerun,
@@ -137,6 +140,7 @@ class Reloader:
                     self._watcher.add(path)
             self._recorder.install()
             self._track_new_modules()
+            install_warning_filter()  # (see _compile)
             self._start_ahead_thread()
 
     def stop(self) -> None:
@@ -208,7 +212,6 @@ class Reloader:
         if waitable is None:
             return  # polling: nothing says when a file is saved
         descriptor, token = waitable
-        install_warning_filter()
         self._ahead_thread = AheadThread(descriptor, lambda: self._prepare_ahead(token))
         self._ahead_thread.start()
 
@@ -284,7 +287,7 @@ class Reloader:
         """The changed module compiled: ahead of the cell when that was these very bytes."""
         ahead = self._take_ahead(name)
         if ahead is None or ahead.path != snapshot.path or ahead.data != snapshot.data:
-            return _Prepared(snapshot, self._compile(name, snapshot))
+            return self._compile(name, snapshot)
         state = self._files[name]
         if ahead.loaded_shape is not None and ahead.loaded == state.loaded.data:
             self._shapes.setdefault(name, ahead.loaded_shape)
@@ -767,7 +770,7 @@ class Reloader:
         try:
             prepared = self._prepared.get(name)
             if prepared is None or prepared.snapshot is not snapshot:
-                prepared = _Prepared(snapshot, self._compile(name, snapshot))
+                prepared = self._compile(name, snapshot)
             if isinstance(prepared.compiled, ModuleLoadError):
                 raise prepared.compiled
             compiled = prepared.compiled
@@ -840,12 +843,24 @@ class Reloader:
 
         self._step_undo.record_action(roll_back)
 
-    def _compile(self, name: str, snapshot: SourceSnapshot) -> CompiledSource | ModuleLoadError:
+    def _compile(self, name: str, snapshot: SourceSnapshot) -> _Prepared:
+        """Compiled by the step: the changed statements spliced into the running version's
+        shape when that can be done (``load.compile_spliced``), else parsed whole.
+
+        The changed statements are parsed under the ahead thread's file name, for which a
+        warning is an error (then the whole source is parsed, and warns once, as it should),
+        and only while no warnings filter in front would show such a warning twice.
+        """
         try:
             with self._guard.interruptible():
-                return compile_snapshot(name, snapshot)
+                if warnings_become_errors():
+                    shape = self._shape(name)
+                    spliced = compile_spliced(name, snapshot, shape, AHEAD_FILENAME)
+                    if spliced is not None:
+                        return _Prepared(snapshot, *spliced)
+                return _Prepared(snapshot, compile_snapshot(name, snapshot))
         except ModuleLoadError as error:
-            return error
+            return _Prepared(snapshot, error)
 
     def _shape(self, name: str) -> ModuleShape:
         shape = self._shapes.get(name)

@@ -26,7 +26,7 @@ from reload_kernel.engine.ahead import (
     prepare_ahead,
     warnings_become_errors,
 )
-from reload_kernel.engine.load import compile_snapshot
+from reload_kernel.engine.detect import SourceSnapshot
 
 from .conftest import Workspace
 
@@ -64,12 +64,14 @@ def step_compiles(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     compiled: list[str] = []
     step_thread = threading.get_ident()
 
-    def counting(name: str, snapshot: object) -> object:
+    original = reloader_module.Reloader._compile
+
+    def counting(self: reloader_module.Reloader, name: str, snapshot: SourceSnapshot) -> object:
         if threading.get_ident() == step_thread:
             compiled.append(name)
-        return compile_snapshot(name, snapshot)  # type: ignore[arg-type]
+        return original(self, name, snapshot)
 
-    monkeypatch.setattr(reloader_module, "compile_snapshot", counting)
+    monkeypatch.setattr(reloader_module.Reloader, "_compile", counting)
     yield compiled
 
 
