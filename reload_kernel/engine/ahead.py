@@ -111,6 +111,10 @@ def prepare_ahead(job: AheadJob) -> Ahead | None:
     data = snapshot.data
     if data in (job.loaded, job.failed) or len(data) > AHEAD_MAX_BYTES:
         return None
+    if not data.strip():
+        # Most editors save by truncating the file, then writing it: the thread often wakes
+        # in between. An empty version costs the step nothing to compile, should it stay so.
+        return None
     if job.prepared is not None and data == job.prepared.data:
         # Compiled already; read again after this drain (an editor's save is several writes,
         # each an event), which tells the step it need not read it (``Reloader._read_ahead``).

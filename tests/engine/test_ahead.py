@@ -176,6 +176,26 @@ def test_a_version_that_fails_or_warns_is_left_to_the_step(tmp_path: Path, sourc
         assert prepare_ahead(job_for(path, "LIMIT = 1\n")) is None
 
 
+@pytest.mark.parametrize("source", ["", "\n  \n"])
+def test_an_empty_version_is_left_to_the_step(tmp_path: Path, source: str) -> None:
+    """What the thread sees between an editor's truncate and its write: not worth compiling
+    (and the step loads it, should the file stay empty)."""
+    path = tmp_path / "m.py"
+    path.write_text(source, encoding="utf-8")
+    with warnings.catch_warnings():
+        install_warning_filter()
+        assert prepare_ahead(job_for(path, "LIMIT = 1\n")) is None
+
+
+def test_a_module_saved_empty_is_loaded_empty(workspace: Workspace) -> None:
+    module = imported_then_saved(workspace, "LIMIT = 1\n", "LIMIT = 2\n")
+    workspace.write("shapes.py", "")
+
+    workspace.reload()
+
+    assert not hasattr(module, "LIMIT")
+
+
 def test_a_clean_version_is_compiled_as_from_its_own_file(tmp_path: Path) -> None:
     path = tmp_path / "m.py"
     path.write_text("class C:\n    def f(self):\n        return 1\n", encoding="utf-8")
