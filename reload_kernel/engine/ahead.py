@@ -13,10 +13,10 @@ a module, and never holds the reloader's lock while it compiles.
 
 Warnings: the compiler prints some (``SyntaxWarning: "is" with a literal``, invalid escape
 sequences). Printed from this thread they would land in whatever cell ran last, and the cell
-that loads the module would not show them. So the thread compiles under a file name of its own
-for which a warnings filter (``install_warning_filter``) makes every warning an error: a version
-that warns is not prepared, and the reload step compiles it in the cell, warnings shown there
-as before. While some earlier filter would show such a warning anyway, nothing is prepared.
+that loads the module would not show them. So the thread compiles where every warning is an
+error (``compile_warnings.warnings_raised``): a version that warns is not prepared, and the
+reload step compiles it in the cell, warnings shown there as before. While some earlier filter
+would show such a warning anyway, nothing is prepared.
 
 What it costs: a save while a cell runs takes the compile's time (about a millisecond for a
 small module) from that cell, as the thread needs the GIL. So between two reload steps the
@@ -27,28 +27,27 @@ them all at once anyway.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import dataclasses
+import functools
 import os
-import re
 import select
 import threading
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import CodeType
-from typing import Any
 
+from .compile_warnings import warnings_become_errors, warnings_raised
 from .detect import SourceSnapshot, read_snapshot
 from .diff import ModuleShape, shape_of
 from .load import (
-    NO_TREE,
     PARSE_ERRORS,
     CompiledSource,
     ModuleLoadError,
     compile_snapshot,
     compile_spliced,
     parse_source,
+    without_tree,
 )
 
 #: At most this many modules are prepared between two reload steps; more means a checkout or
@@ -120,19 +119,17 @@ def prepare_ahead(job: AheadJob) -> Ahead | None:
         # each an event), which tells the step it need not read it (``Reloader._read_ahead``).
         compiled = dataclasses.replace(job.prepared.compiled, snapshot=snapshot)
         return dataclasses.replace(job.prepared, drained=job.drained, compiled=compiled)
-    if not warnings_become_errors():
+    if not warnings_become_errors(job.path):
         return None
     try:
-        loaded_shape = job.previous_shape
-        if loaded_shape is None:  # the running version's, as Reloader._shape makes it
-            text, tree = parse_source(job.loaded, AHEAD_FILENAME)
-            loaded_shape = shape_of(tree, text)
-        compiled, shape = _compiled_with_shape(job.name, snapshot, loaded_shape)
+        with warnings_raised():
+            loaded_shape = job.previous_shape
+            if loaded_shape is None:  # the running version's, as Reloader._shape makes it
+                text, tree = parse_source(job.loaded, job.path)
+                loaded_shape = shape_of(tree, text)
+            compiled, shape = _compiled_with_shape(job.name, snapshot, loaded_shape)
     except (ModuleLoadError, Warning, *PARSE_ERRORS):  # (Warning: one not made a SyntaxError)
         return None
-    compiled = dataclasses.replace(
-        compiled, snapshot=snapshot, code=_renamed(compiled.code, job.path), tree=NO_TREE
-    )
     made_here = loaded_shape if job.previous_shape is None else None
     return Ahead(job.name, job.path, job.drained, job.loaded, data, compiled, shape, made_here)
 
@@ -140,91 +137,14 @@ def prepare_ahead(job: AheadJob) -> Ahead | None:
 def _compiled_with_shape(
     name: str, snapshot: SourceSnapshot, loaded_shape: ModuleShape
 ) -> tuple[CompiledSource, ModuleShape]:
-    """Compiled under ``AHEAD_FILENAME``: the changed statements spliced into the running
-    version's shape when they can be, else parsed whole (as the reload step does)."""
-    spliced = compile_spliced(name, snapshot, loaded_shape, AHEAD_FILENAME, AHEAD_FILENAME)
+    """The changed statements spliced into the running version's shape when they can be, else
+    the whole source parsed (as the reload step does)."""
+    parse_piece = functools.partial(ast.parse, filename=snapshot.path)
+    spliced = compile_spliced(name, snapshot, loaded_shape, parse_piece)
     if spliced is not None:
         return spliced
-    compiled = compile_snapshot(name, dataclasses.replace(snapshot, path=AHEAD_FILENAME))
-    return compiled, shape_of(compiled.tree, compiled.text, loaded_shape)
-
-
-def _renamed(code: CodeType, filename: str) -> CodeType:
-    """``code`` and the code objects nested in it, as if compiled from ``filename``."""
-    consts = tuple(
-        _renamed(const, filename) if isinstance(const, CodeType) else const
-        for const in code.co_consts
-    )
-    return code.replace(co_filename=filename, co_consts=consts)
-
-
-# --- warnings ------------------------------------------------------------------------------
-
-#: The file name the ahead thread compiles under (then every code object gets the real one).
-AHEAD_FILENAME = "<reload_kernel: compiled ahead>"
-# Warnings about compiled code are attributed to the module named after the file name.
-_FILTER_MODULE = re.escape(AHEAD_FILENAME) + r"\Z"
-
-
-def install_warning_filter() -> None:
-    """Make every warning about code compiled under ``AHEAD_FILENAME`` an error.
-
-    Added once, in front; it matches no other module. Changing the filters resets Python's
-    memory of warnings already shown, so it is never moved or added again while present.
-    """
-    if not any(_is_ahead_filter(entry) for entry in warnings.filters):
-        warnings.filterwarnings("error", category=Warning, module=_FILTER_MODULE)
-
-
-#: What Python's parser and compiler warn with (invalid escapes, ``is`` with a literal...),
-#: and the categories next to them, should a version start using those.
-_COMPILER_WARNINGS = frozenset(
-    {SyntaxWarning, DeprecationWarning, PendingDeprecationWarning, FutureWarning}
-)
-
-
-def warnings_become_errors() -> bool:
-    """Whether a warning raised while compiling under ``AHEAD_FILENAME`` would be an error
-    (or ignored) rather than shown: no filter before ours shows it.
-
-    Filters for other categories (numpy's "always" for its ``RankWarning``), for other
-    modules, and those that ignore or raise do not matter.
-    """
-    unsettled = set(_COMPILER_WARNINGS)
-    for entry in list(warnings.filters):  # (a copy: the notebook may change them meanwhile)
-        if _is_ahead_filter(entry):
-            return True
-        action, message, category, module, lineno = entry
-        if not _module_matches(module) or not isinstance(category, type):
-            continue
-        caught = {kind for kind in unsettled if issubclass(kind, category)}
-        if caught and action not in ("ignore", "error"):
-            return False
-        if message is None and lineno == 0:  # (else it catches only some of them)
-            unsettled -= caught
-        if not unsettled:
-            return True
-    return False
-
-
-def _module_matches(module: Any) -> bool:
-    """Whether a filter's module part matches code compiled under ``AHEAD_FILENAME``."""
-    if module is None:
-        return True
-    if isinstance(module, str):  # Python's own default filters name a module in plain text
-        return module == AHEAD_FILENAME
-    return bool(module.match(AHEAD_FILENAME))
-
-
-def _is_ahead_filter(entry: tuple[Any, ...]) -> bool:
-    action, message, category, module, lineno = entry
-    return (
-        action == "error"
-        and message is None
-        and category is Warning
-        and getattr(module, "pattern", None) == _FILTER_MODULE
-        and lineno == 0
-    )
+    compiled = compile_snapshot(name, snapshot)
+    return without_tree(compiled), shape_of(compiled.tree, compiled.text, loaded_shape)
 
 
 class AheadThread:

@@ -22,7 +22,7 @@ import sys
 import threading
 import traceback
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import CodeType, FunctionType, ModuleType
 from typing import Any
@@ -130,26 +130,23 @@ def compile_spliced(
     module_name: str,
     snapshot: SourceSnapshot,
     previous: ModuleShape,
-    piece_filename: str,
-    filename: str | None = None,
+    parse_piece: Callable[[str], ast.Module],
 ) -> tuple[CompiledSource, ModuleShape] | None:
     """Compile a new version of a module whose running version has the shape ``previous``,
-    and make its shape, without the whole module's syntax tree (see ``diff.splice_shape``):
-    the bytes are compiled as an import compiles them. None when the shape cannot be
-    spliced (then ``compile_snapshot``); raises ModuleLoadError as it does.
-
-    The changed statements are parsed under ``piece_filename``, the code compiled under
-    ``filename`` (default: the snapshot's path).
+    and make its shape, without the whole module's syntax tree (see ``diff.splice_shape``,
+    which parses the changed statements with ``parse_piece``): the bytes are compiled as an
+    import compiles them. None when the shape cannot be spliced (then ``compile_snapshot``);
+    raises ModuleLoadError as that does.
     """
     try:
         text = importlib.util.decode_source(snapshot.data)
     except PARSE_ERRORS:
         return None  # compile_snapshot reports it
-    shape = splice_shape(previous, text, functools.partial(ast.parse, filename=piece_filename))
+    shape = splice_shape(previous, text, parse_piece)
     if shape is None:
         return None
     try:
-        code = compile(snapshot.data, filename or snapshot.path, "exec", dont_inherit=True)
+        code = compile(snapshot.data, snapshot.path, "exec", dont_inherit=True)
     except PARSE_ERRORS as error:
         raise ModuleLoadError(module_name, snapshot.path, "compile", error) from error
     return CompiledSource(snapshot, text, NO_TREE, code), shape

@@ -33,6 +33,9 @@ MISSING: Any = object()
 _LAYOUT_ATTRIBUTES = frozenset({"__dict__", "__weakref__"})
 #: An ABC's registry of virtual subclasses and its isinstance caches.
 _ABC_STATE = "_abc_impl"
+#: Values that are never a definition and hold no function: reconciled to themselves, unasked
+#: (most of a module's names are such constants).
+_PLAIN_VALUES = frozenset({int, float, complex, str, bytes, bool, type(None)})
 
 
 class UndoLog:
@@ -165,6 +168,8 @@ class Reconciler:
         return self._results.get(id(new), new)
 
     def value(self, old: Any, new: Any) -> Any:
+        if type(new) in _PLAIN_VALUES:
+            return new
         if id(new) in self._results:
             return self._results[id(new)]
         result = new if old is MISSING or old is new else self._reconcile(old, new)

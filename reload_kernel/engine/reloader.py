@@ -12,6 +12,7 @@ import ast
 import contextlib
 import copy
 import errno
+import functools
 import gc
 import importlib.util
 import linecache
@@ -25,16 +26,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from .ahead import (
-    AHEAD_FILENAME,
-    AHEAD_LIMIT,
-    Ahead,
-    AheadJob,
-    AheadThread,
-    install_warning_filter,
-    prepare_ahead,
-    warnings_become_errors,
-)
+from .ahead import AHEAD_LIMIT, Ahead, AheadJob, AheadThread, prepare_ahead
+from .compile_warnings import install_warning_filter, warnings_become_errors, warnings_raised
 from .detect import FileState, SourceSnapshot, read_snapshot, stat_stamp
 from .diff import EditKind, ModuleShape, classify_edit, shape_of
 from .graph import RUNS_CODE, STAR, import_edges, reload_groups
@@ -847,15 +840,15 @@ class Reloader:
         """Compiled by the step: the changed statements spliced into the running version's
         shape when that can be done (``load.compile_spliced``), else parsed whole.
 
-        The changed statements are parsed under the ahead thread's file name, for which a
-        warning is an error (then the whole source is parsed, and warns once, as it should),
-        and only while no warnings filter in front would show such a warning twice.
+        The changed statements are parsed where a warning is an error: then the whole source
+        is parsed instead, which shows each warning once, as it should. (Only while no
+        warnings filter in front of reload_kernel's would show them twice.)
         """
         try:
             with self._guard.interruptible():
-                if warnings_become_errors():
+                if warnings_become_errors(snapshot.path):
                     shape = self._shape(name)
-                    spliced = compile_spliced(name, snapshot, shape, AHEAD_FILENAME)
+                    spliced = compile_spliced(name, snapshot, shape, _parse_raising_warnings)
                     if spliced is not None:
                         return _Prepared(snapshot, *spliced)
                 return _Prepared(snapshot, compile_snapshot(name, snapshot))
@@ -1098,8 +1091,12 @@ def _needle(target: str) -> _Needle:
     return target + ".", spelled, spelled.isascii()
 
 
+@functools.lru_cache(maxsize=16)
 def _words(searchable: bytes) -> frozenset[bytes]:
-    """The longest runs of ASCII identifier characters in a source (``_searchable``)."""
+    """The longest runs of ASCII identifier characters in a source (``_searchable``).
+
+    (Remembered for a few sources: a new version is searched when its dependencies are
+    found, then again when it is recorded as running.)"""
     return frozenset(_ASCII_WORD.findall(searchable))
 
 
@@ -1129,6 +1126,11 @@ def _searchable(data: bytes) -> bytes:
     except (SyntaxError, UnicodeDecodeError, LookupError):
         return data  # cannot be decoded, so cannot compile: it imports nothing
     return unicodedata.normalize("NFKC", text).encode("utf-8", "surrogatepass")
+
+
+def _parse_raising_warnings(piece: str) -> ast.Module:
+    with warnings_raised():
+        return ast.parse(piece)
 
 
 def _read_or_none(path: str) -> SourceSnapshot | None:

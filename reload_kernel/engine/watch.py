@@ -71,7 +71,9 @@ _SELF_GONE = IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT | IN_IGNORED
 _FILES_MASK = IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | _ENTRY_CHANGES | IN_ONLYDIR
 #: For an ancestor of such a directory: only its entries appearing, vanishing or being renamed.
 _PATH_MASK = _ENTRY_CHANGES | IN_ONLYDIR
-_SELF_MASK = IN_DELETE_SELF | IN_MOVE_SELF
+#: For every watched directory: itself gone, or its permissions (or owner) changed, which may
+#: change whether the files below it can be read.
+_SELF_MASK = IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB
 
 _EVENT_HEADER = struct.Struct("iIII")  # wd, mask, cookie, len; then `len` bytes of name
 _READ_SIZE = 256 * 1024
@@ -317,6 +319,9 @@ class FileWatcher:
                 continue
             if mask & _SELF_GONE:
                 self._lose(directory)
+            elif not name:  # (IN_ATTRIB of the directory itself)
+                for below in self._subtree(directory):
+                    self._suspect_files_of(below)
             elif name in directory.files:
                 self._suspects.add(os.path.join(directory_path, name))
             elif name in directory.children and mask & _ENTRY_CHANGES:

@@ -200,7 +200,7 @@ def test_compile_spliced_compiles_the_bytes_as_an_import_does(tmp_path: Path) ->
     path.write_text(edited, encoding="utf-8")
     snapshot = read_snapshot(str(path))
 
-    result = compile_spliced("mod", snapshot, previous, "<piece>")
+    result = compile_spliced("mod", snapshot, previous, ast.parse)
 
     assert result is not None
     compiled, shape = result

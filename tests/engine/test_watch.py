@@ -531,6 +531,33 @@ def test_idle_watcher_names_no_suspects(tmp_path: Path) -> None:
 
 
 @needs_inotify
+@pytest.mark.parametrize("changed", ["folder", "ancestor"])
+def test_permissions_changed_on_a_directory_make_the_files_below_it_suspects(
+    tmp_path: Path, changed: str
+) -> None:
+    """Taking away (or giving back) a directory's permissions changes whether its files can
+    be read, though no file changed: a reader that read them before must read them again."""
+    folder = tmp_path / "ancestor" / "folder"
+    folder.mkdir(parents=True)
+    module, other = folder / "m.py", tmp_path / "ancestor" / "elsewhere.txt"
+    module.write_text("x = 1", encoding="utf-8")
+    watcher = FileWatcher(poll=False)
+    watcher.add(str(module))
+    assert watcher.take_suspects() == {str(module)}
+
+    other.write_text("unrelated", encoding="utf-8")
+    other.chmod(0o600)  # (an ancestor's other entries do not matter)
+    assert watcher.take_suspects() == set()
+    directory = folder if changed == "folder" else folder.parent
+    directory.chmod(0o700)
+    try:
+        assert watcher.take_suspects() == {str(module)}
+    finally:
+        directory.chmod(0o755)
+        watcher.close()
+
+
+@needs_inotify
 def test_removed_files_leave_no_watches_behind(tmp_path: Path) -> None:
     watcher = FileWatcher(poll=False)
     paths = []
