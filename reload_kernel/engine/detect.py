@@ -97,10 +97,17 @@ def _read_regular_file(path: str) -> bytes:
     """The file's bytes; OSError("not a regular file") for a directory, FIFO, device..."""
     descriptor = os.open(path, _OPEN_FLAGS)
     try:
-        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
             raise OSError(errno.EINVAL, "not a regular file", path)
-        with open(descriptor, "rb", closefd=False) as source_file:
-            return source_file.read()
+        # One byte more than its size is asked for: getting fewer means the end was reached.
+        data = os.read(descriptor, status.st_size + 1)
+        if len(data) <= status.st_size:
+            return data
+        chunks = [data]  # it grew since (or says size 0, as /proc files do): read to the end
+        while chunk := os.read(descriptor, 1 << 16):
+            chunks.append(chunk)
+        return b"".join(chunks)
     finally:
         os.close(descriptor)
 

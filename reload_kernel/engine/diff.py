@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ast
 import enum
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -73,13 +74,16 @@ class ModuleShape:
     """Each function or method (by qualname) → its definitions, in source order."""
     bodies: tuple[Fingerprint, ...]
     """Every definition in source order: with equal skeletons, equal bodies mean equal trees."""
-    by_text: dict[TextKey, Fingerprint] = field(default_factory=dict, compare=False)
-    """Fingerprints of the definitions and top-level statements by their text, for the next
-    version to reuse (see ``shape_of``); empty when the shape was made without the source."""
     source: str | None = field(default=None, compare=False)
     """The text it was made from, when given (see ``splice_shape``)."""
     parts: tuple[Part, ...] = field(default=(), compare=False)
     """Its top-level statements, in source order."""
+
+    @functools.cached_property
+    def by_text(self) -> dict[TextKey, Fingerprint]:
+        """Fingerprints of the definitions and top-level statements by their text, for the
+        next version to reuse (see ``shape_of``); empty when made without the source."""
+        return {key: fingerprint for part in self.parts for key, fingerprint in part.by_text}
 
 
 def _definitions(body: list[ast.stmt], prefix: str) -> Iterator[tuple[str, FunctionNode]]:
@@ -147,24 +151,27 @@ def _part_of(
 
 
 def _assembled(
-    parts: tuple[Part, ...], ignores: tuple[Fingerprint, ...], source: str | None
+    parts: tuple[Part, ...],
+    ignores: tuple[Fingerprint, ...],
+    source: str | None,
+    same_definitions_as: ModuleShape | None = None,
 ) -> ModuleShape:
-    definitions: dict[str, list[Fingerprint]] = {}
-    bodies = []
-    for part in parts:
-        for qualname, fingerprint in part.definitions:
-            definitions.setdefault(qualname, []).append(fingerprint)
-            bodies.append(fingerprint)
+    """The shape made of ``parts``; its definitions are taken from ``same_definitions_as``
+    when given (they are known to be the same)."""
+    if same_definitions_as is not None:
+        definitions = same_definitions_as.definitions
+        bodies = same_definitions_as.bodies
+    else:
+        found: dict[str, list[Fingerprint]] = {}
+        every: list[Fingerprint] = []
+        for part in parts:
+            for qualname, fingerprint in part.definitions:
+                found.setdefault(qualname, []).append(fingerprint)
+                every.append(fingerprint)
+        definitions = {qualname: tuple(them) for qualname, them in found.items()}
+        bodies = tuple(every)
     skeleton = ("Module", tuple(part.statement for part in parts), ignores)
-    by_text = {key: fingerprint for part in parts for key, fingerprint in part.by_text}
-    return ModuleShape(
-        skeleton,
-        {qualname: tuple(found) for qualname, found in definitions.items()},
-        tuple(bodies),
-        by_text,
-        source,
-        parts,
-    )
+    return ModuleShape(skeleton, definitions, bodies, source, parts)
 
 
 def splice_shape(
@@ -199,13 +206,21 @@ def splice_shape(
         tree = parse(piece)
     except (SyntaxError, ValueError, MemoryError, RecursionError, Warning):
         return None
-    before = [p for p in previous.parts if p.last_line < first]
-    after = [p.moved(shift) if shift else p for p in previous.parts if p.first_line > last]
-    spliced = [
-        _part_of(statement, piece_lines, previous.by_text).moved(first - 1)
-        for statement in tree.body
-    ]
-    return _assembled((*before, *spliced, *after), previous.skeleton[2], source)
+    # The parts in order: those before the old lines, those in them, those after.
+    old_parts = previous.parts
+    start = sum(1 for part in old_parts if part.last_line < first)
+    end = len(old_parts) - sum(1 for part in old_parts if part.first_line > last)
+    before, replaced, after = old_parts[:start], old_parts[start:end], old_parts[end:]
+    if shift:
+        after = tuple(part.moved(shift) for part in after)
+    known = {key: fingerprint for part in replaced for key, fingerprint in part.by_text}
+    spliced = tuple(
+        _part_of(statement, piece_lines, known).moved(first - 1) for statement in tree.body
+    )
+    # Most edits change a statement defining no function: the definitions stay as they were.
+    defines = any(part.definitions for part in (*replaced, *spliced))
+    parts = (*before, *spliced, *after)
+    return _assembled(parts, previous.skeleton[2], source, None if defines else previous)
 
 
 def _changed_span(

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from reload_kernel.engine import ReloadMode
+from reload_kernel.engine import ahead as ahead_module
 from reload_kernel.engine import reloader as reloader_module
 from reload_kernel.engine.ahead import AHEAD_LIMIT, AheadJob, AheadThread, prepare_ahead
 from reload_kernel.engine.compile_warnings import (
@@ -157,21 +158,22 @@ def test_a_version_read_ahead_is_read_again_after_its_folder_permissions_change(
 ) -> None:
     """Read ahead, then its folder made unreadable before the cell: a fresh import would
     fail, so the step must read the file itself, not take what the thread read. (The test
-    may run as root, who reads anyway: the step's read is made to fail as it would.)"""
+    may run as root, who reads anyway: reading is made to fail as it would.)"""
     workspace.save_by_rename("shapes.py", "LIMIT = 1\n")
     module = workspace.import_("shapes")
     workspace.reload()
     path = workspace.save_by_rename("shapes.py", "LIMIT = 2\n")  # (one event: see above)
     assert prepared_ahead(workspace, "shapes", b"LIMIT = 2\n")
-    step_thread = threading.get_ident()
     original = reloader_module.read_snapshot
 
-    def denied_to_the_step(target: str) -> Any:
-        if target == str(path) and threading.get_ident() == step_thread:
+    def denied(target: str) -> Any:
+        if target == str(path):
             raise PermissionError(13, "Permission denied", target)
         return original(target)
 
-    monkeypatch.setattr(reloader_module, "read_snapshot", denied_to_the_step)
+    # (on the ahead thread too: it may wake on the change of permissions and read again)
+    monkeypatch.setattr(reloader_module, "read_snapshot", denied)
+    monkeypatch.setattr(ahead_module, "read_snapshot", denied)
     path.parent.chmod(0o700)
     try:
         report = workspace.reload()
