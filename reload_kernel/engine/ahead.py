@@ -117,6 +117,8 @@ def prepare_ahead(job: AheadJob) -> Ahead | None:
     if job.prepared is not None and data == job.prepared.data:
         # Compiled already; read again after this drain (an editor's save is several writes,
         # each an event), which tells the step it need not read it (``Reloader._read_ahead``).
+        # The very bytes object is kept: what was found for it is remembered by identity.
+        snapshot = dataclasses.replace(snapshot, data=job.prepared.data)
         compiled = dataclasses.replace(job.prepared.compiled, snapshot=snapshot)
         return dataclasses.replace(job.prepared, drained=job.drained, compiled=compiled)
     if not warnings_become_errors(job.path):

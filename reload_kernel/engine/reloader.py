@@ -232,7 +232,12 @@ class Reloader:
                         self._ahead[job.name] = ahead
                 self._ahead_in_flight.clear()
                 self._ahead_changed.notify_all()
-        if any(prepared):
+        compiled_now = [
+            ahead
+            for job, ahead in zip(jobs, prepared, strict=True)
+            if ahead is not None and (job.prepared is None or ahead.data is not job.prepared.data)
+        ]
+        if compiled_now:  # (a version read again, compiled before, was planned then)
             with self._lock:
                 self._plan_ahead()
             with self._ahead_changed:
