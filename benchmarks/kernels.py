@@ -146,7 +146,8 @@ class Kernel:
 
     @property
     def pid(self) -> int:
-        return int(self.manager.provisioner.process.pid)
+        provisioner: Any = self.manager.provisioner  # (a local one: it has a process)
+        return int(provisioner.process.pid)
 
     def rss_bytes(self) -> int:
         """The kernel process's resident memory now."""

@@ -55,6 +55,8 @@ class Sizes:
     stack: list[str]
     user_modules: int
     idle_rounds: int
+    idle_processes: int
+    """Kernel processes of each kind the idle cells are timed in (see ``idle_across``)."""
     edit_rounds: int
     bulk_modules: int
     bulk_rounds: int
@@ -69,8 +71,9 @@ FULL = Sizes(
     start_rounds=8,
     stack=SCIENTIFIC_STACK,
     user_modules=200,
-    idle_rounds=200,
-    edit_rounds=40,
+    idle_rounds=300,
+    idle_processes=3,
+    edit_rounds=100,
     bulk_modules=200,
     bulk_rounds=5,
     many_modules=20_000,
@@ -85,6 +88,7 @@ QUICK = Sizes(
     stack=STDLIB_STACK,
     user_modules=20,
     idle_rounds=15,
+    idle_processes=2,
     edit_rounds=4,
     bulk_modules=20,
     bulk_rounds=1,
@@ -156,8 +160,8 @@ class Bench:
         return kernels
 
     @staticmethod
-    def stop_all(kernels: dict[str, Kernel]) -> None:
-        for kernel in kernels.values():
+    def stop_all(kernels: Iterable[Kernel]) -> None:
+        for kernel in kernels:
             kernel.stop()
 
     def interleaved(
@@ -203,19 +207,62 @@ class Bench:
         progress(f"stack: {', '.join(self.sizes.stack)} + {self.sizes.user_modules} user modules")
         kernels = self.start_all("stack")
         try:
-            user_names = {}
-            for name, kernel in kernels.items():
-                user_names[name] = write_user_package(kernel.workdir, self.sizes.user_modules)
-                kernel.check(import_cell(self.sizes.stack + user_names[name]), timeout=900)
+            for kernel in kernels.values():
+                self._load_stack(kernel)
             self.count_modules(kernels, "idle (stack)")
-            progress("stack: idle cells")
-            self.interleaved(kernels, self.sizes.idle_rounds, "idle (stack)")
+            progress(f"stack: idle cells, {self.sizes.idle_processes} processes of each kind")
+            self.idle_across(kernels, "stack", self._load_stack, "idle (stack)")
             self.in_process_idle_cost(kernels)
             self.edit_one(kernels)
             self.bulk_edit(kernels)
             self.memory(kernels)
         finally:
-            self.stop_all(kernels)
+            self.stop_all(kernels.values())
+
+    def _load_stack(self, kernel: Kernel) -> None:
+        names = write_user_package(kernel.workdir, self.sizes.user_modules)
+        kernel.check(import_cell(self.sizes.stack + names), timeout=900)
+
+    def idle_across(
+        self,
+        kernels: dict[str, Kernel],
+        scale: str,
+        load: Callable[[Kernel], None],
+        measure: str,
+    ) -> None:
+        """``pass`` cells in several processes of each kind, all loaded alike by ``load``.
+
+        Two processes of the same kernel differ by about 0.1 ms per round trip, for as long
+        as they live (where their memory landed, which core their threads wake on): as much
+        as the overhead sought. So each round times one cell in every process, and a kind's
+        value for the round is the mean over its processes. Two plain processes compared the
+        same way show the floor of this measure (``measure`` + " A/A").
+        """
+        groups = {name: [kernel] for name, kernel in kernels.items()}
+        others: list[Kernel] = []
+        try:
+            for copy in range(1, self.sizes.idle_processes):
+                for kind in self.kinds:
+                    other = Kernel(kind, self.root / scale / f"{kind.name}-{copy}")
+                    other.start()
+                    others.append(other)
+                    load(other)
+                    groups[kind.name].append(other)
+            for _ in range(self.sizes.idle_rounds):
+                seconds: dict[str, list[float]] = {name: [] for name in groups}
+                for index in range(self.sizes.idle_processes):
+                    for name, group in groups.items():
+                        result = group[index].run("pass")
+                        if result.status != "ok":
+                            raise RuntimeError(f"{name}: timed cell failed: {result.error}")
+                        seconds[name].append(result.seconds)
+                for name, values in seconds.items():
+                    self.results.add(measure, name, statistics.mean(values))
+                plain = seconds.get(PLAIN, [])
+                if len(plain) >= 2:
+                    self.results.add(measure + " A/A", PLAIN, plain[1] - plain[0])
+        finally:
+            self.stop_all(others)
 
     def in_process_idle_cost(self, kernels: dict[str, Kernel]) -> None:
         """The reload check alone, timed inside the kernel (no messaging noise)."""
@@ -390,7 +437,7 @@ class Bench:
             progress(f"{count} user modules: idle cells")
             self.interleaved(kernels, self.sizes.many_rounds, "idle (many)")
         finally:
-            self.stop_all(kernels)
+            self.stop_all(kernels.values())
 
     # --- a big heap --------------------------------------------------------------------------
 
@@ -423,7 +470,7 @@ class Bench:
             reloads = self.sizes.heap_reloads
             self.interleaved(kernels, reloads, "reload, big heap", edit, verify)
         finally:
-            self.stop_all(kernels)
+            self.stop_all(kernels.values())
 
 
 _DO_EXECUTE_PROBE = """
@@ -506,6 +553,18 @@ def report(results: Results, sizes: Sizes, kinds: list[KernelKind]) -> tuple[str
         "≤ +0.1 ms",
         0.0001,
     )
+    floor = results.median("idle (stack) A/A", PLAIN)
+    if floor is not None:
+        lines.append(
+            row(
+                [
+                    "  two plain ipykernel processes, paired (this measure's floor)",
+                    *["" for _ in names],
+                    f"{floor * 1000:+.2f} ms",
+                    "",
+                ]
+            )
+        )
     line(
         "in-process check (stack)",
         "  the per-cell check alone, inside the kernel",
@@ -586,10 +645,11 @@ def paired_difference(results: Results, measure: str, ours: str | None = None) -
     sought; pairing samples of the same round cancels most of the drift.
     """
     plain = results.samples.get(measure, {}).get(PLAIN)
-    ours = results.samples.get(ours or measure, {}).get(RELOAD_KERNEL)
-    if not plain or not ours or len(plain) != len(ours):
+    reloading = results.samples.get(ours or measure, {}).get(RELOAD_KERNEL)
+    if not plain or not reloading or len(plain) != len(reloading):
         return None
-    return statistics.median(mine - theirs for mine, theirs in zip(ours, plain, strict=True))
+    pairs = zip(reloading, plain, strict=True)
+    return statistics.median(mine - theirs for mine, theirs in pairs)
 
 
 def _modules(counts: dict[str, object]) -> str:
