@@ -268,13 +268,16 @@ class ReloadKernel(IPythonKernel):
         )
 
     def pause(self) -> None:
-        """Stop reloading before each cell; imports and edits are still noticed."""
+        """Stop reloading before each cell; imports and edits are still noticed (but saved
+        modules are not compiled ahead of cells that will not load them)."""
         self.enabled = False
+        self.reloader.compile_ahead = False
 
     def resume(self) -> None:
         """Reload before each cell again (the next cell loads the edits made meanwhile)."""
         self._start_engine()
         self.enabled = True
+        self.reloader.compile_ahead = True
 
     def reload_now(self) -> Report:
         """Reload at once, paused or not."""

@@ -96,6 +96,9 @@ class Reloader:
         self._ahead_changed = threading.Condition()
         """Guards the two above (the ahead thread compiles without the reloader's lock)."""
         self._ahead_thread: AheadThread | None = None
+        self.compile_ahead = True
+        """Whether saved modules are compiled ahead of the cell (off while the kernel's
+        reloading is paused: until a step runs, nothing would use them)."""
         self._drains = 0
         self._last_drained: dict[str, int] = {}
         """Each file the watcher named: the number of the drain that named it last."""
@@ -111,8 +114,8 @@ class Reloader:
         self._unsettled: set[str] = set()
         """Suspects not looked at yet (a step interrupted while looking keeps them)."""
         self._found: dict[str, bytes] = {}
-        """The changes found at the last look: module → the bytes found."""
-        """Files found changed at the last look: looked at again, in case no load settled them."""
+        """The changes found at the last look (module → the bytes found): looked at again, in
+        case no load settled them."""
         self._examined_modules: set[str] = set()
         """Names in sys.modules already looked at (user code or not): each is looked at once."""
         self._modules_counted = -1
@@ -219,7 +222,7 @@ class Reloader:
                 return False
             suspects = self._drain_watcher()
             with self._ahead_changed:
-                jobs = self._ahead_jobs(suspects)
+                jobs = self._ahead_jobs(suspects) if self.compile_ahead else []
                 self._ahead_in_flight.update(job.name for job in jobs)
         prepared: list[Ahead | None] = []
         try:

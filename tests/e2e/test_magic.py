@@ -107,6 +107,8 @@ def test_resume_loads_the_edits_made_while_paused_before_the_next_cell(
 ) -> None:
     imported_foo(notebook)
     notebook.run("%reload_kernel pause").check()
+    compiling_ahead = "get_ipython().kernel.reloader.compile_ahead"
+    assert notebook.value(compiling_ahead) == "False"  # (no use compiling saves while paused)
     edit_foo(notebook, 2)
     notebook.run("bar()").check()
 
@@ -116,6 +118,7 @@ def test_resume_loads_the_edits_made_while_paused_before_the_next_cell(
     assert resumed.stdout == "reload_kernel: reloading before each cell\n"
     assert cell.stderr == "↻ reloaded foo_file (bar)\n"
     assert cell.result == "2"
+    assert notebook.value(compiling_ahead) == "True"
 
 
 def test_now_reloads_while_paused_and_says_what(notebook: Notebook) -> None:

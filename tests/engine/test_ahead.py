@@ -184,6 +184,30 @@ def test_a_version_read_ahead_is_read_again_after_its_folder_permissions_change(
     assert [failure.error_type for failure in report.failed] == ["PermissionError"]
 
 
+def test_nothing_is_compiled_ahead_while_compiling_ahead_is_off(
+    workspace: Workspace, step_compiles: list[str]
+) -> None:
+    """(The kernel turns it off while reloading is paused.) Saves are still drained, and the
+    next step loads them."""
+    workspace.write("shapes.py", "LIMIT = 1\n")
+    module = workspace.import_("shapes")
+    workspace.reload()
+    reloader = workspace.reloader
+    reloader.compile_ahead = False
+    drains_before = reloader._drains
+    workspace.write("shapes.py", "LIMIT = 2\n")
+    with reloader._ahead_changed:  # the thread notifies after each wake, whatever it did
+        assert reloader._ahead_changed.wait_for(
+            lambda: reloader._drains > drains_before, timeout=WAIT_SECONDS
+        )
+    assert reloader._ahead == {}
+
+    workspace.reload()
+
+    assert module.LIMIT == 2
+    assert step_compiles == [workspace.name("shapes")]
+
+
 def job_for(path: Path, loaded: str) -> AheadJob:
     return AheadJob("m", str(path), 0, loaded.encode(), None, None, None)
 
