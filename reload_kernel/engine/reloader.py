@@ -595,12 +595,12 @@ class Reloader:
         never asked whether they import another. So editing one module again and again
         finds its dependents once, as long as no other module is loaded or forgotten.
         """
+        return (self._importers.moves_by_others(changes), tuple(changes), self._failed_versions())
+
+    def _failed_versions(self) -> tuple[tuple[str, _Same], ...]:
+        """The newest version of each module that failed to load (the very bytes objects)."""
         failed = [(name, self._files[name].failed_data) for name in self._failures]
-        return (
-            self._importers.moves_by_others(changes),
-            tuple(changes),
-            tuple((name, _Same(data)) for name, data in failed if name in self._files),
-        )
+        return tuple((name, _Same(data)) for name, data in failed if name in self._files)
 
     # --- load, update in place ------------------------------------------------------------
 
@@ -645,6 +645,9 @@ class Reloader:
         the edges came out the same.
         """
         previous = self._last_graph
+        stamp = self._graph_stamp(candidates, changes)
+        if previous.stamp == stamp:
+            return previous  # (the ahead thread's plan, taken up by the step)
         same_modules = previous.candidates == tuple(candidates)
         members: set[str] = set(candidates)
         sources: dict[str, bytes] = {}
@@ -669,8 +672,21 @@ class Reloader:
             groups = previous.groups
         else:
             groups = reload_groups(candidates, edges)
-        self._last_graph = _Graph(tuple(candidates), sources, groups, edges, made_needles)
+        self._last_graph = _Graph(tuple(candidates), sources, groups, edges, made_needles, stamp)
         return self._last_graph
+
+    def _graph_stamp(
+        self, candidates: list[str], changes: dict[str, SourceSnapshot]
+    ) -> tuple[Any, ...]:
+        """All ``_graph_among`` reads: the modules, the versions the changed ones will load
+        and the versions that failed (the very bytes objects), and the running versions of
+        every module (the importer index moves whenever one is set or forgotten)."""
+        return (
+            tuple(candidates),
+            self._importers.version,
+            tuple((name, _Same(snapshot.data)) for name, snapshot in changes.items()),
+            self._failed_versions(),
+        )
 
     def _reload_in_order(
         self, changes: dict[str, SourceSnapshot], graph: _Graph, report: Report
@@ -934,6 +950,8 @@ class _Graph:
     edges: dict[str, Dependencies] = field(default_factory=dict)
     needles: list[_Needle] = field(default_factory=list)
     """The candidates' ``_needle``s, once made."""
+    stamp: tuple[Any, ...] | None = None
+    """What it was found from (see ``Reloader._graph_stamp``)."""
 
 
 class _Prepared:

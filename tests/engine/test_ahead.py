@@ -435,7 +435,7 @@ def planned_ahead(workspace: Workspace) -> bool:
         )
 
 
-def test_the_dependents_of_a_version_compiled_ahead_are_found_ahead_too(
+def test_the_dependents_of_a_version_compiled_ahead_and_their_order_are_found_ahead_too(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     base, user = workspace.import_base_and_user()
@@ -448,7 +448,11 @@ def test_the_dependents_of_a_version_compiled_ahead_are_found_ahead_too(
     def no_search(target: str) -> set[str]:
         raise AssertionError(f"the step searched for the importers of {target} again")
 
+    def no_walk(*args: object) -> object:
+        raise AssertionError("the step went through the modules' versions again")
+
     monkeypatch.setattr(workspace.reloader._importers, "suspects", no_search)
+    monkeypatch.setattr(reloader_module.Reloader, "_newest_source", no_walk)
     report = workspace.reload()
 
     assert [entry.module for entry in report.reloaded] == [base, user]
