@@ -13,10 +13,10 @@ a module, and never holds the reloader's lock while it compiles.
 
 Warnings: the compiler prints some (``SyntaxWarning: "is" with a literal``, invalid escape
 sequences). Printed from this thread they would land in whatever cell ran last, and the cell
-that loads the module would not show them. So the thread compiles where every warning is an
-error (``compile_warnings.warnings_raised``): a version that warns is not prepared, and the
-reload step compiles it in the cell, warnings shown there as before. While some earlier filter
-would show such a warning anyway, nothing is prepared.
+that loads the module would not show them. So the thread compiles where the compiler's
+warnings are errors (``compile_warnings.warnings_raised``): a version that warns is not
+prepared, and the reload step compiles it in the cell, warnings shown there as before. While
+some earlier filter would show such a warning anyway, nothing is prepared.
 
 What it costs: a save while a cell runs takes the compile's time (about a millisecond for a
 small module) from that cell, as the thread needs the GIL. So between two reload steps the

@@ -1,4 +1,4 @@
-"""Compile without showing warnings: on this thread, for a moment, a warning is an error.
+"""Compile without showing warnings: on this thread, for a moment, they are errors.
 
 Two kinds of compiling must not print warnings. The ahead thread (``ahead.py``) compiles saved
 versions while the notebook waits: a warning printed from there would land in whatever cell
@@ -7,10 +7,12 @@ again only the statements an edit changed (``diff.splice_shape``) before compili
 file, which shows each warning once, as an import does: the statements must not show them a
 second time. In both, a warning means "leave this version to the usual way", which shows it.
 
-One warnings filter, added once in front of the others, makes every warning an error, but only
-on a thread inside ``warnings_raised()``. Its category does that: Python asks a filter's
-category whether the warning's category is a subclass of it, and ours answers yes only on
-those threads. While an earlier filter would show such a warning anyway (a notebook's
+One warnings filter, added once in front of the others, makes the warnings Python's parser and
+compiler raise errors, but only on a thread inside ``warnings_raised()``. Its category does
+that: Python asks a filter's category whether the warning's category is a subclass of it, and
+ours answers yes only on those threads, and only for those categories (a ``ResourceWarning``
+from a finalizer the collector happens to run there is none of its business). While an
+earlier filter would show such a warning anyway (a notebook's
 ``warnings.simplefilter("always")``), ``warnings_become_errors`` says so, and the caller takes
 the usual way.
 """
@@ -23,17 +25,22 @@ import warnings
 from collections.abc import Iterator
 from typing import Any
 
+#: What Python's parser and compiler warn with (invalid escapes, ``is`` with a literal...),
+#: and the categories next to them, should a version start using those.
+_COMPILER_WARNINGS = (SyntaxWarning, DeprecationWarning, PendingDeprecationWarning, FutureWarning)
+
 #: The threads inside ``warnings_raised()``, by ident.
 _RAISING_THREADS: set[int] = set()
 
 
 class _OnRaisingThreads(type):
     def __subclasscheck__(cls, subclass: type) -> bool:
-        return threading.get_ident() in _RAISING_THREADS and issubclass(subclass, Warning)
+        on_raising_thread = threading.get_ident() in _RAISING_THREADS
+        return on_raising_thread and issubclass(subclass, _COMPILER_WARNINGS)
 
 
 class WarningOnARaisingThread(Warning, metaclass=_OnRaisingThreads):
-    """The category of reload_kernel's filter: any warning, raised on a thread inside
+    """The category of reload_kernel's filter: a compiler's warning raised on a thread inside
     ``warnings_raised()`` (it is never raised itself)."""
 
 
@@ -46,8 +53,8 @@ def install_warning_filter() -> None:
 
 @contextlib.contextmanager
 def warnings_raised() -> Iterator[None]:
-    """Within this, any warning on this thread is raised as an error (see the module's
-    docstring; the filter must be installed, and ``warnings_become_errors`` true)."""
+    """Within this, a compiler's warning on this thread is raised as an error (see the
+    module's docstring; the filter must be installed, and ``warnings_become_errors`` true)."""
     ident = threading.get_ident()
     if ident in _RAISING_THREADS:  # (nested)
         yield
@@ -57,13 +64,6 @@ def warnings_raised() -> Iterator[None]:
         yield
     finally:
         _RAISING_THREADS.discard(ident)
-
-
-#: What Python's parser and compiler warn with (invalid escapes, ``is`` with a literal...),
-#: and the categories next to them, should a version start using those.
-_COMPILER_WARNINGS = frozenset(
-    {SyntaxWarning, DeprecationWarning, PendingDeprecationWarning, FutureWarning}
-)
 
 
 def warnings_become_errors(filename: str) -> bool:

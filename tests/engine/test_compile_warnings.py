@@ -58,6 +58,17 @@ def test_only_on_the_thread_inside(shown: list[warnings.WarningMessage]) -> None
     assert [(w.category, w.filename) for w in shown] == [(SyntaxWarning, "other.py")]
 
 
+def test_other_warnings_on_the_thread_inside_are_left_to_the_usual_filters(
+    shown: list[warnings.WarningMessage],
+) -> None:
+    """A finalizer the collector happens to run there may warn: that is not about compiling."""
+    with warnings_raised():
+        warnings.warn("unclosed file", ResourceWarning, stacklevel=1)
+        warnings.warn("something else", UserWarning, stacklevel=1)
+
+    assert [w.category for w in shown] == [ResourceWarning, UserWarning]
+
+
 @pytest.mark.parametrize(
     ("edited", "line"),
     [
