@@ -126,6 +126,14 @@ def progress(text: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
 
+def _timed(name: str, kernel: Kernel, code: str) -> float:
+    """Seconds from request to reply of a cell that must succeed."""
+    result = kernel.run(code)
+    if result.status != "ok":
+        raise RuntimeError(f"{name}: timed cell failed: {result.error}")
+    return result.seconds
+
+
 def _run_module_fresh_cell(path: Path) -> str:
     """A cell defining ``_run_module_fresh()``: read, compile and run the module's file in a
     throwaway module, as a fresh import would (its relative imports resolve in ``userpkg``)."""
@@ -178,10 +186,7 @@ class Bench:
             for name, kernel in kernels.items():
                 if before_cell is not None:
                     before_cell(name, kernel, round_index)
-                result = kernel.run(code)
-                if result.status != "ok":
-                    raise RuntimeError(f"{name}: timed cell failed: {result.error}")
-                self.results.add(measure, name, result.seconds)
+                self.results.add(measure, name, _timed(name, kernel, code))
                 if after_cell is not None:
                     after_cell(name, kernel, round_index)
 
@@ -232,11 +237,11 @@ class Bench:
     ) -> None:
         """``pass`` cells in several processes of each kind, all loaded alike by ``load``.
 
-        Two processes of the same kernel differ by about 0.1 ms per round trip, for as long
-        as they live (where their memory landed, which core their threads wake on): as much
-        as the overhead sought. So each round times one cell in every process, and a kind's
-        value for the round is the mean over its processes. Two plain processes compared the
-        same way show the floor of this measure (``measure`` + " A/A").
+        Two processes of the same kernel differ by a few tenths of a millisecond per round
+        trip, for as long as they live (where their memory landed, which core their threads
+        wake on): as much as the overhead sought. So each round times one cell in every
+        process, and a kind's value for the round is the mean over its processes. Two plain
+        processes compared the same way show the floor of this measure (``measure`` + " A/A").
         """
         groups = {name: [kernel] for name, kernel in kernels.items()}
         others: list[Kernel] = []
@@ -252,10 +257,7 @@ class Bench:
                 seconds: dict[str, list[float]] = {name: [] for name in groups}
                 for index in range(self.sizes.idle_processes):
                     for name, group in groups.items():
-                        result = group[index].run("pass")
-                        if result.status != "ok":
-                            raise RuntimeError(f"{name}: timed cell failed: {result.error}")
-                        seconds[name].append(result.seconds)
+                        seconds[name].append(_timed(name, group[index], "pass"))
                 for name, values in seconds.items():
                     self.results.add(measure, name, statistics.mean(values))
                 plain = seconds.get(PLAIN, [])
@@ -342,10 +344,7 @@ class Bench:
             for name, running in reloading.items():
                 set_version(user_module_path(running.workdir, index), version)
                 time.sleep(pause)  # a person going from the editor to the notebook
-                result = running.run("pass")
-                if result.status != "ok":
-                    raise RuntimeError(f"{name}: timed cell failed: {result.error}")
-                self.results.add(f"one edit{suffix} (stack)", name, result.seconds)
+                self.results.add(f"one edit{suffix} (stack)", name, _timed(name, running, "pass"))
                 if running.value(f"__import__('sys').modules[{module!r}].VERSION") != version:
                     self.results.missed(name)
             if plain is not None:
