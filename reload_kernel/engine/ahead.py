@@ -39,9 +39,8 @@ from dataclasses import dataclass
 
 from .compile_warnings import warnings_become_errors, warnings_raised
 from .detect import SourceSnapshot, read_snapshot
-from .diff import ModuleShape, shape_of
+from .diff import PARSE_ERRORS, ModuleShape, shape_of
 from .load import (
-    PARSE_ERRORS,
     CompiledSource,
     ModuleLoadError,
     compile_snapshot,

@@ -23,6 +23,10 @@ from typing import Any, NamedTuple
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
+#: What decoding, parsing or compiling a source raises when it cannot be read as Python
+#: (RecursionError, MemoryError: the parser's answer to code nested too deeply).
+PARSE_ERRORS = (SyntaxError, UnicodeDecodeError, ValueError, RecursionError, MemoryError)
+
 
 class EditKind(enum.Enum):
     """What kind of edit a module received."""
@@ -204,7 +208,7 @@ def splice_shape(
         return None
     try:
         tree = parse(piece)
-    except (SyntaxError, ValueError, MemoryError, RecursionError, Warning):
+    except (*PARSE_ERRORS, Warning):
         return None
     # The parts in order: those before the old lines, those in them, those after.
     old_parts = previous.parts

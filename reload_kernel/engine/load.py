@@ -28,7 +28,7 @@ from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
 from .detect import SourceSnapshot
-from .diff import ModuleShape, splice_shape
+from .diff import PARSE_ERRORS, ModuleShape, splice_shape
 from .patch import (
     MISSING,
     Reconciler,
@@ -103,11 +103,6 @@ class CompiledSource:
 
 #: What a ``CompiledSource`` holds once its syntax tree is let go (see ``without_tree``).
 NO_TREE = ast.Module(body=[], type_ignores=[])
-
-
-#: What decoding, parsing or compiling a source raises when it cannot be read as Python
-#: (RecursionError, MemoryError: the parser's answer to code nested too deeply).
-PARSE_ERRORS = (SyntaxError, UnicodeDecodeError, ValueError, RecursionError, MemoryError)
 
 
 def parse_source(data: bytes, filename: str) -> tuple[str, ast.Module]:

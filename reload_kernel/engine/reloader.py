@@ -29,12 +29,11 @@ from typing import Any
 from .ahead import AHEAD_LIMIT, Ahead, AheadJob, AheadThread, prepare_ahead
 from .compile_warnings import install_warning_filter, warnings_become_errors, warnings_raised
 from .detect import FileState, SourceSnapshot, read_snapshot, stat_stamp
-from .diff import EditKind, ModuleShape, classify_edit, shape_of
+from .diff import PARSE_ERRORS, EditKind, ModuleShape, classify_edit, shape_of
 from .graph import RUNS_CODE, STAR, import_edges, reload_groups
 from .hook import ImportRecorder
 from .interrupts import InterruptGuard
 from .load import (
-    PARSE_ERRORS,
     CompiledSource,
     ModuleLoadError,
     NotReloadableError,
@@ -284,11 +283,11 @@ class Reloader:
             )
         return jobs
 
-    def _prepared_version(self, name: str, snapshot: SourceSnapshot) -> _Prepared:
+    def _prepared_version(self, name: str, snapshot: SourceSnapshot, splice: bool) -> _Prepared:
         """The changed module compiled: ahead of the cell when that was these very bytes."""
         ahead = self._take_ahead(name)
         if ahead is None or ahead.path != snapshot.path or ahead.data != snapshot.data:
-            return self._compile(name, snapshot)
+            return self._compile(name, snapshot, splice)
         state = self._files[name]
         if ahead.loaded_shape is not None and ahead.loaded == state.loaded.data:
             self._shapes.setdefault(name, ahead.loaded_shape)
@@ -626,9 +625,12 @@ class Reloader:
         ``_collector_paused``).
         """
         self._prepared = {}
+        # One module edited rarely imports another candidate (its dependents): parsing only its
+        # changed statements pays. Many at once (a checkout) mostly import each other: the whole
+        # syntax tree, made to compile each, also gives its imports (not parsed twice).
+        splice = len(changes) <= AHEAD_LIMIT
         for name, snapshot in changes.items():
-            # Compiled first: its syntax tree also gives the new version's imports.
-            self._prepared[name] = self._prepared_version(name, snapshot)
+            self._prepared[name] = self._prepared_version(name, snapshot, splice)
         graph = self._graph_among(self._with_dependents(changes), changes)
         for name, prepared in self._prepared.items():
             if prepared.tree is not None:
@@ -860,9 +862,9 @@ class Reloader:
 
         self._step_undo.record_action(roll_back)
 
-    def _compile(self, name: str, snapshot: SourceSnapshot) -> _Prepared:
+    def _compile(self, name: str, snapshot: SourceSnapshot, splice: bool = True) -> _Prepared:
         """Compiled by the step: the changed statements spliced into the running version's
-        shape when that can be done (``load.compile_spliced``), else parsed whole.
+        shape when asked and that can be done (``load.compile_spliced``), else parsed whole.
 
         The changed statements are parsed where a warning is an error: then the whole source
         is parsed instead, which shows each warning once, as it should. (Only while no
@@ -870,7 +872,7 @@ class Reloader:
         """
         try:
             with self._guard.interruptible():
-                if warnings_become_errors(snapshot.path):
+                if splice and warnings_become_errors(snapshot.path):
                     shape = self._shape(name)
                     spliced = compile_spliced(name, snapshot, shape, _parse_raising_warnings)
                     if spliced is not None:

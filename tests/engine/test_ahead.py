@@ -64,10 +64,12 @@ def step_compiles(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
     original = reloader_module.Reloader._compile
 
-    def counting(self: reloader_module.Reloader, name: str, snapshot: SourceSnapshot) -> object:
+    def counting(
+        self: reloader_module.Reloader, name: str, snapshot: SourceSnapshot, *args: bool
+    ) -> object:
         if threading.get_ident() == step_thread:
             compiled.append(name)
-        return original(self, name, snapshot)
+        return original(self, name, snapshot, *args)
 
     monkeypatch.setattr(reloader_module.Reloader, "_compile", counting)
     yield compiled

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from reload_kernel.engine import reloader as reloader_module
+from reload_kernel.engine.ahead import AHEAD_LIMIT
 from reload_kernel.engine.diff import classify_edit, shape_of
 from reload_kernel.engine.graph import ImportEdge
 
@@ -262,3 +263,37 @@ def test_editing_one_module_again_finds_its_dependents_once(
 
     assert [entry.module for entry in report.reloaded] == [base]
     assert module.HELPER() == 3
+
+
+def test_modules_rewritten_together_are_each_parsed_once(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkout rewrites modules that import each other: the syntax tree made to compile
+    each also gives its imports (parsing only the changed statements would parse it again)."""
+    count = AHEAD_LIMIT + 2
+    workspace.write("chain_0.py", "LIMIT = 1\n")
+    for index in range(1, count):
+        previous = workspace.name(f"chain_{index - 1}")
+        workspace.write(f"chain_{index}.py", f"from {previous} import LIMIT\nVERSION = 1\n")
+    last = workspace.import_(f"chain_{count - 1}")
+    workspace.reload()
+    thread = workspace.reloader._ahead_thread
+    assert thread is not None
+    thread.stop()  # (it would compile the first few saved itself: this is about the step)
+    parsed_again: list[str] = []
+    original = reloader_module._parse_or_none
+
+    def recording(data: bytes, path: str) -> ast.Module | None:
+        parsed_again.append(path)
+        return original(data, path)
+
+    monkeypatch.setattr(reloader_module, "_parse_or_none", recording)
+    workspace.write("chain_0.py", "LIMIT = 2\n")
+    for index in range(1, count):
+        previous = workspace.name(f"chain_{index - 1}")
+        workspace.write(f"chain_{index}.py", f"from {previous} import LIMIT\nVERSION = 2\n")
+    report = workspace.reload()
+
+    assert len(report.reloaded) == count
+    assert (last.LIMIT, last.VERSION) == (2, 2)
+    assert parsed_again == []
