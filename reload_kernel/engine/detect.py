@@ -74,14 +74,13 @@ def stat_stamp(path: str) -> Stamp | None:
 def read_snapshot(path: str) -> SourceSnapshot:
     """Read a file so that the bytes returned match the stamp returned.
 
-    The stamp is taken before and after reading; if the file changed in between (an editor
-    still writing it), read again. Raises OSError when the file cannot be read.
+    The stamp is taken before and after reading, from the open file itself; if the file
+    changed in between (an editor still writing it), read again. Raises OSError when the file
+    cannot be read.
     """
     for _attempt in range(_MAX_READ_ATTEMPTS):
         read_at_ns = time.time_ns()
-        before = Stamp.of(os.stat(path))
-        data = _read_regular_file(path)
-        after = Stamp.of(os.stat(path))
+        before, data, after = _read_regular_file(path)
         if before == after:
             return SourceSnapshot(path, data, before, read_at_ns)
     # Still changing: return what we have under the *older* stamp so the next look re-reads.
@@ -93,8 +92,12 @@ def read_snapshot(path: str) -> SourceSnapshot:
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
 
 
-def _read_regular_file(path: str) -> bytes:
-    """The file's bytes; OSError("not a regular file") for a directory, FIFO, device..."""
+def _read_regular_file(path: str) -> tuple[Stamp, bytes, Stamp]:
+    """The file's stamp, its bytes, and its stamp after reading them; OSError("not a regular
+    file") for a directory, FIFO, device...
+
+    Both stamps are of the file opened (a file renamed over the path meanwhile is the next
+    look's news: its stamp differs, and the watcher reports the rename)."""
     descriptor = os.open(path, _OPEN_FLAGS)
     try:
         status = os.fstat(descriptor)
@@ -102,12 +105,12 @@ def _read_regular_file(path: str) -> bytes:
             raise OSError(errno.EINVAL, "not a regular file", path)
         # One byte more than its size is asked for: getting fewer means the end was reached.
         data = os.read(descriptor, status.st_size + 1)
-        if len(data) <= status.st_size:
-            return data
-        chunks = [data]  # it grew since (or says size 0, as /proc files do): read to the end
-        while chunk := os.read(descriptor, 1 << 16):
-            chunks.append(chunk)
-        return b"".join(chunks)
+        if len(data) > status.st_size:
+            chunks = [data]  # it grew since (or says size 0, as /proc files do): read to the end
+            while chunk := os.read(descriptor, 1 << 16):
+                chunks.append(chunk)
+            data = b"".join(chunks)
+        return Stamp.of(status), data, Stamp.of(os.fstat(descriptor))
     finally:
         os.close(descriptor)
 

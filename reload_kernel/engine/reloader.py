@@ -219,9 +219,14 @@ class Reloader:
         with self._lock:
             if not self._watcher.delivers_to(token):
                 return False
-            suspects = self._drain_watcher()
+            self._drain_watcher()
+            # Only files saved whole: one still being written (an editor truncates, then
+            # writes, then closes it) is read once its writer closes it, which wakes us again.
+            saved = self._watcher.saved
+            if not saved or not self.compile_ahead:
+                return True
             with self._ahead_changed:
-                jobs = self._ahead_jobs(suspects) if self.compile_ahead else []
+                jobs = self._ahead_jobs(saved)
                 self._ahead_in_flight.update(job.name for job in jobs)
         prepared: list[Ahead | None] = []
         try:
@@ -302,6 +307,10 @@ class Reloader:
     def _wait_for_ahead(self, names: Collection[str]) -> None:
         """Wait while the ahead thread reads and compiles any of ``names`` (a cell sent just
         after a save): doing it twice would only make the cell wait longer."""
+        if self._ahead_in_flight.isdisjoint(names):
+            # (Read without the condition's lock: the thread adds modules to it only while
+            # holding the reloader's lock, which the step holds.)
+            return
         with self._guard.interruptible(), self._ahead_changed:
             self._ahead_changed.wait_for(
                 lambda: self._ahead_in_flight.isdisjoint(names), timeout=_AHEAD_WAIT_SECONDS
@@ -651,8 +660,12 @@ class Reloader:
         if previous.stamp == stamp:
             return previous  # (the ahead thread's plan, taken up by the step)
         same_modules = previous.candidates == tuple(candidates)
+        others = self._dependents_key(changes)
+        # When no module but the changed ones moved since, only theirs need looking at.
+        to_read = list(changes) if same_modules and previous.others == others else candidates
         members: set[str] = set(candidates)
-        sources: dict[str, bytes] = {}
+        sources = dict(previous.sources) if to_read is not candidates else {}
+        edges = dict(previous.edges) if to_read is not candidates else {}
         made_needles = previous.needles if same_modules else []
 
         def needles() -> list[_Needle]:
@@ -660,8 +673,7 @@ class Reloader:
                 made_needles.extend(_needle(member) for member in candidates)
             return made_needles
 
-        edges: dict[str, Dependencies] = {}
-        for name in candidates:
+        for name in to_read:
             data = self._newest_source(name, changes)
             if data is None:
                 data = self._files[name].loaded.data
@@ -670,12 +682,13 @@ class Reloader:
                 edges[name] = previous.edges[name]
                 continue
             edges[name] = self._dependencies_among(name, data, members, needles)
-        if same_modules and edges == previous.edges:
+        if same_modules and all(edges[name] == previous.edges[name] for name in to_read):
             groups = previous.groups
         else:
             groups = reload_groups(candidates, edges)
-        self._last_graph = _Graph(tuple(candidates), sources, groups, edges, made_needles, stamp)
-        return self._last_graph
+        graph = _Graph(tuple(candidates), sources, groups, edges, made_needles, stamp, others)
+        self._last_graph = graph
+        return graph
 
     def _graph_stamp(
         self, candidates: list[str], changes: dict[str, SourceSnapshot]
@@ -695,12 +708,15 @@ class Reloader:
     ) -> None:
         batch = _Batch()
         edges = graph.edges
+        loaded_now = batch.changed_names.keys()
         for group in graph.groups:
             waiting, loaded = list(group), []
             progressed = True
             while waiting and progressed:
                 progressed = False
                 for name in list(waiting):
+                    if name not in changes and loaded_now.isdisjoint(edges[name]):
+                        continue  # unchanged, and uses nothing loaded in this step: not due
                     attempt = self._load_if_due(name, changes, edges[name], batch, report)
                     if attempt is None:
                         continue
@@ -719,10 +735,8 @@ class Reloader:
         batch: _Batch,
         report: Report,
     ) -> bool | None:
-        """Load ``name`` if it changed or used what changed. None: nothing to do; else
-        whether it loaded."""
-        if name not in changes and batch.changed_names.keys().isdisjoint(dependencies):
-            return None  # unchanged and uses nothing loaded in this step: nothing can be due
+        """Load ``name``, which changed or uses a module loaded in this step, if that makes it
+        due. None: nothing to do; else whether it loaded."""
         module = sys.modules.get(name)
         if module is None:
             return None
@@ -954,6 +968,9 @@ class _Graph:
     """The candidates' ``_needle``s, once made."""
     stamp: tuple[Any, ...] | None = None
     """What it was found from (see ``Reloader._graph_stamp``)."""
+    others: tuple[Any, ...] | None = None
+    """What the versions of the modules that did not change depended on (see
+    ``Reloader._dependents_key``)."""
 
 
 class _Prepared:
@@ -1055,12 +1072,15 @@ class _ImporterIndex:
     searched as Python reads its identifiers (see ``_searchable``).
 
     Suspects of a module are found by one scan the first time they are asked for, then kept
-    up to date as modules are tracked, reloaded and forgotten.
+    up to date as modules are tracked, reloaded and forgotten (a new version is sorted in when
+    suspects are next asked for: editing one module again and again asks for none).
     """
 
     def __init__(self) -> None:
         self._sources: dict[str, bytes] = {}
         self._suspects: dict[str, tuple[_Needle, set[str]]] = {}
+        self._not_sorted_in: set[str] = set()
+        """Modules whose running version changed since the suspects were brought up to date."""
         self.version = 0
         """Moves on whenever a module's running version is set or forgotten."""
         self._moves: dict[str, int] = {}
@@ -1069,13 +1089,9 @@ class _ImporterIndex:
     def set_source(self, name: str, data: bytes) -> None:
         """``name`` now runs the version ``data``."""
         self._move(name)
-        data = self._sources[name] = _searchable(data)
-        words = _words(data) if len(self._suspects) > _WORTH_SPLITTING_INTO_WORDS else None
-        for needle, suspects in self._suspects.values():
-            if _may_import(name, data, needle, words):
-                suspects.add(name)
-            else:
-                suspects.discard(name)
+        self._sources[name] = _searchable(data)
+        if self._suspects:
+            self._not_sorted_in.add(name)
 
     def _move(self, name: str) -> None:
         self.version += 1
@@ -1089,11 +1105,14 @@ class _ImporterIndex:
         self._move(name)
         self._sources.pop(name, None)
         self._suspects.pop(name, None)
+        self._not_sorted_in.discard(name)
         for _, suspects in self._suspects.values():
             suspects.discard(name)
 
     def suspects(self, target: str) -> set[str]:
         """The modules whose running version may import ``target`` (a superset)."""
+        if self._not_sorted_in:
+            self._sort_in_new_versions()
         entry = self._suspects.get(target)
         if entry is None:
             needle = _needle(target)
@@ -1102,6 +1121,18 @@ class _ImporterIndex:
                 {name for name, data in self._sources.items() if _may_import(name, data, needle)},
             )
         return entry[1]
+
+    def _sort_in_new_versions(self) -> None:
+        many = len(self._suspects) > _WORTH_SPLITTING_INTO_WORDS
+        for name in self._not_sorted_in:
+            data = self._sources[name]
+            words = _words(data) if many else None
+            for needle, suspects in self._suspects.values():
+                if _may_import(name, data, needle, words):
+                    suspects.add(name)
+                else:
+                    suspects.discard(name)
+        self._not_sorted_in.clear()
 
 
 _Needle = tuple[str, bytes, bool]

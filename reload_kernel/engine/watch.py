@@ -74,6 +74,8 @@ _PATH_MASK = _ENTRY_CHANGES | IN_ONLYDIR
 #: For every watched directory: itself gone, or its permissions (or owner) changed, which may
 #: change whether the files below it can be read.
 _SELF_MASK = IN_DELETE_SELF | IN_MOVE_SELF | IN_ATTRIB
+#: What ends a save: the writer closed the file, or renamed the new version into place.
+_SAVE_FINISHED = IN_CLOSE_WRITE | IN_MOVED_TO
 
 _EVENT_HEADER = struct.Struct("iIII")  # wd, mask, cookie, len; then `len` bytes of name
 _READ_SIZE = 256 * 1024
@@ -212,6 +214,11 @@ class FileWatcher:
         self._unwatched: set[str] = set()  # directories whose watch must be (re)made by path
         self._remote: set[str] = set()  # directories on filesystems inotify cannot see
         self._suspects: set[str] = set()
+        self._saving_finished: set[str] = set()
+        self.saved: set[str] = set()
+        """Of the suspects the last ``take_suspects()`` named, the files whose save finished
+        since the call before (the writer closed the file, or renamed it into place): they
+        hold a whole version. A file still open for writing, or only polled, is not in it."""
         self._remote_roots: tuple[str, ...] | None = None
         self._inotify: Inotify | None = None
         self.closed = False
@@ -273,6 +280,7 @@ class FileWatcher:
         """Stop tracking a file."""
         directory_path = self._files.pop(path, None)
         self._suspects.discard(path)
+        self._saving_finished.discard(path)
         if directory_path is None or self._inotify is None:
             return
         directory = self._directories.get(directory_path)
@@ -285,6 +293,7 @@ class FileWatcher:
     def take_suspects(self) -> set[str]:
         """Tracked files to compare with what was loaded: every file that a write completed
         before this call may have changed since the previous call (and perhaps a few more)."""
+        self.saved = set()
         if self._inotify is None:
             self._suspects.clear()
             return set(self._files)
@@ -297,12 +306,14 @@ class FileWatcher:
             self._inotify.abandon()
             self._inotify = None
             self._suspects.clear()
+            self._saving_finished.clear()
             return set(self._files)
         if self._unwatched:
             self._retry_unwatched()
         for directory_path in self._remote:
             self._suspect_files_of(self._directories[directory_path])
         suspects, self._suspects = self._suspects, set()
+        self.saved, self._saving_finished = self._saving_finished, set()
         return suspects
 
     def _handle(self, wd: int, mask: int, name: str) -> None:
@@ -323,7 +334,10 @@ class FileWatcher:
                 for below in self._subtree(directory):
                     self._suspect_files_of(below)
             elif name in directory.files:
-                self._suspects.add(os.path.join(directory_path, name))
+                path = os.path.join(directory_path, name)
+                self._suspects.add(path)
+                if mask & _SAVE_FINISHED:
+                    self._saving_finished.add(path)
             elif name in directory.children and mask & _ENTRY_CHANGES:
                 # A directory on tracked paths appeared, vanished or was renamed: its path
                 # may name another directory now, or nothing.

@@ -210,6 +210,34 @@ def test_nothing_is_compiled_ahead_while_compiling_ahead_is_off(
     assert step_compiles == [workspace.name("shapes")]
 
 
+def test_a_file_still_open_for_writing_is_left_to_the_step(
+    workspace: Workspace, step_compiles: list[str]
+) -> None:
+    """Its writer may not have written it all (an editor truncates, then writes): it is read
+    once closed. A cell that comes before loads what the file holds then."""
+    workspace.write("shapes.py", "LIMIT = 1\n")
+    module = workspace.import_("shapes")
+    workspace.reload()
+    reloader = workspace.reloader
+    thread = reloader._ahead_thread
+    assert thread is not None
+    thread.stop()  # its work is done here, on this thread, at known moments
+    inotify = reloader._watcher._inotify
+
+    with workspace.path("shapes.py").open("w", encoding="utf-8") as writer:
+        writer.write("LIMIT = 2\n")
+        writer.flush()
+        assert reloader._prepare_ahead(inotify)
+        assert reloader._ahead == {}
+        workspace.reload()
+    assert module.LIMIT == 2
+    assert step_compiles == [workspace.name("shapes")]
+
+    workspace.write("shapes.py", "LIMIT = 3\n")
+    assert reloader._prepare_ahead(inotify)
+    assert b"LIMIT = 3\n" in reloader._ahead[workspace.name("shapes")].data
+
+
 def job_for(path: Path, loaded: str) -> AheadJob:
     return AheadJob("m", str(path), 0, loaded.encode(), None, None, None)
 

@@ -108,20 +108,20 @@ def test_file_changing_while_read_is_read_again(
 ) -> None:
     path = tmp_path / "m.py"
     path.write_text("X = 1\n")
-    real_stat = os.stat
+    real_fstat = os.fstat
     calls = []
 
-    def stat_while_an_editor_writes(target: object) -> os.stat_result:
-        calls.append(target)
+    def fstat_while_an_editor_writes(descriptor: int) -> os.stat_result:
+        calls.append(descriptor)
         if len(calls) == 2:  # the stamp taken right after the first read
             path.write_text("X = 222\n")
-        return real_stat(target)  # type: ignore[arg-type]
+        return real_fstat(descriptor)
 
-    monkeypatch.setattr(detect.os, "stat", stat_while_an_editor_writes)
+    monkeypatch.setattr(detect.os, "fstat", fstat_while_an_editor_writes)
     snapshot = read_snapshot(str(path))
 
     assert snapshot.data == b"X = 222\n"
-    assert snapshot.stamp == Stamp.of(real_stat(path))
+    assert snapshot.stamp == Stamp.of(os.stat(path))
     assert len(calls) == 4
 
 

@@ -167,6 +167,29 @@ def test_a_dependent_edited_to_stop_importing_is_no_longer_rerun(workspace: Work
     assert sys.modules[user].SEEN == 0
 
 
+def test_a_module_edited_to_import_an_edited_module_becomes_its_dependent(
+    workspace: Workspace,
+) -> None:
+    """Its importers were found before it imported it (a module's new version is sorted
+    among the importers only when they are next asked for)."""
+    base, user = workspace.name("base"), workspace.name("user")
+    workspace.write("base.py", "LIMIT = 1\n")
+    workspace.write("user.py", "SEEN = 0\n")
+    workspace.import_("base")
+    workspace.import_("user")
+    workspace.reload()
+    workspace.write("base.py", "LIMIT = 2\n")
+    workspace.reload()  # base's importers are looked for: none
+    workspace.write("user.py", f"from {base} import LIMIT\nSEEN = LIMIT\n")
+    workspace.reload()
+
+    workspace.write("base.py", "LIMIT = 3\n")
+    report = workspace.reload()
+
+    assert [entry.module for entry in report.reloaded] == [base, user]
+    assert sys.modules[user].SEEN == 3
+
+
 @pytest.mark.parametrize(
     "importer_source",
     [

@@ -531,6 +531,35 @@ def test_idle_watcher_names_no_suspects(tmp_path: Path) -> None:
 
 
 @needs_inotify
+def test_a_file_is_saved_once_its_writer_closes_it_or_renames_it_into_place(
+    tmp_path: Path,
+) -> None:
+    """What the compile-ahead thread waits for: a file still open for writing may hold half a
+    version (an editor truncates it, then writes). It is a suspect all along."""
+    path, other = tmp_path / "m.py", tmp_path / "n.py"
+    path.write_text("x = 1", encoding="utf-8")
+    other.write_text("y = 1", encoding="utf-8")
+    watcher = FileWatcher(poll=False)
+    watcher.add(str(path))
+    watcher.add(str(other))
+    watcher.take_suspects()
+
+    with path.open("w", encoding="utf-8") as writer:
+        writer.write("x = 2")
+        writer.flush()
+        assert (watcher.take_suspects(), watcher.saved) == ({str(path)}, set())
+    assert (watcher.take_suspects(), watcher.saved) == ({str(path)}, {str(path)})
+    assert (watcher.take_suspects(), watcher.saved) == (set(), set())
+
+    replacement = tmp_path / "n.py.tmp"
+    replacement.write_text("y = 2", encoding="utf-8")
+    replacement.replace(other)
+    path.chmod(0o600)  # (touched, not saved)
+    assert (watcher.take_suspects(), watcher.saved) == ({str(path), str(other)}, {str(other)})
+    watcher.close()
+
+
+@needs_inotify
 @pytest.mark.parametrize("changed", ["folder", "ancestor"])
 def test_permissions_changed_on_a_directory_make_the_files_below_it_suspects(
     tmp_path: Path, changed: str
