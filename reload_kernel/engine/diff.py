@@ -15,6 +15,7 @@ This decides whether a module's top-level code must run again:
 from __future__ import annotations
 
 import ast
+import bisect
 import enum
 import functools
 from collections.abc import Callable, Iterator
@@ -196,7 +197,11 @@ def splice_shape(
         return None
     old_lines = previous.source.split("\n")
     new_lines = source.split("\n")
-    span = _changed_span(previous.parts, old_lines, new_lines)
+    old_parts = previous.parts
+    # In source order, where each part starts and ends: both never decrease.
+    firsts = [part.first_line for part in old_parts]
+    lasts = [part.last_line for part in old_parts]
+    span = _changed_span(firsts, lasts, old_lines, new_lines)
     if span is None:
         return None
     first, last, shift = span  # the old lines [first, last]; later lines moved by ``shift``
@@ -211,9 +216,7 @@ def splice_shape(
     except (*PARSE_ERRORS, Warning):
         return None
     # The parts in order: those before the old lines, those in them, those after.
-    old_parts = previous.parts
-    start = sum(1 for part in old_parts if part.last_line < first)
-    end = len(old_parts) - sum(1 for part in old_parts if part.first_line > last)
+    start, end = bisect.bisect_left(lasts, first), bisect.bisect_right(firsts, last)
     before, replaced, after = old_parts[:start], old_parts[start:end], old_parts[end:]
     if shift:
         after = tuple(part.moved(shift) for part in after)
@@ -228,13 +231,15 @@ def splice_shape(
 
 
 def _changed_span(
-    parts: tuple[Part, ...], old_lines: list[str], new_lines: list[str]
+    firsts: list[int], lasts: list[int], old_lines: list[str], new_lines: list[str]
 ) -> tuple[int, int, int] | None:
     """The old lines to parse again, ``(first, last, shift)``: they start after a statement
     and end before the next (comment and blank lines around them included), hold every
     changed line and every statement sharing a line with one; the new version has the same
     lines before them, and after them the same lines moved by ``shift``. None when that
-    boundary is not clean (a backslash joins the line before to them)."""
+    boundary is not clean (a backslash joins the line before to them).
+
+    ``firsts`` and ``lasts``: where the old version's statements start and end."""
     shared = min(len(old_lines), len(new_lines))
     prefix = 0
     while prefix < shared and old_lines[prefix] == new_lines[prefix]:
@@ -243,18 +248,20 @@ def _changed_span(
     while suffix < shared - prefix and old_lines[-1 - suffix] == new_lines[-1 - suffix]:
         suffix += 1
     # The changed old lines, counting from 1: [low, high], empty (high = low - 1) when lines
-    # were only inserted. Grown over every statement they touch, or that an insertion splits.
+    # were only inserted. Grown over every statement they touch, or that an insertion splits:
+    # those from the first ending at or after ``low`` to the last starting at or before
+    # ``high`` (statements sharing a line may touch again once grown).
     low, high = prefix + 1, len(old_lines) - suffix
-    grown = True
-    while grown:
-        grown = False
-        for part in parts:
-            touched = part.first_line <= high and part.last_line >= low
-            if touched and (part.first_line < low or part.last_line > high):
-                low, high = min(low, part.first_line), max(high, part.last_line)
-                grown = True
-    first = max((p.last_line for p in parts if p.last_line < low), default=0) + 1
-    last = min((p.first_line for p in parts if p.first_line > high), default=len(old_lines) + 1)
+    while True:
+        touched_from, touched_to = bisect.bisect_left(lasts, low), bisect.bisect_right(firsts, high)
+        if touched_from >= touched_to:
+            break
+        grown = min(low, firsts[touched_from]), max(high, lasts[touched_to - 1])
+        if grown == (low, high):
+            break
+        low, high = grown
+    first = lasts[touched_from - 1] + 1 if touched_from else 1
+    last = firsts[touched_to] if touched_to < len(firsts) else len(old_lines) + 1
     if first > 1 and old_lines[first - 2].endswith("\\"):
         return None
     return first, last - 1, len(new_lines) - len(old_lines)
