@@ -124,6 +124,10 @@ class ImportRecorder:
         with self._lock:
             self._records[module_name] = snapshot
 
+    def has_records(self) -> bool:
+        """Whether a user module was imported since the last ``take_records()``."""
+        return bool(self._records)
+
     def take_records(self) -> dict[str, SourceSnapshot]:
         """The imports recorded since the last call, newest snapshot per module."""
         with self._lock:

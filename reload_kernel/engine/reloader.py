@@ -176,7 +176,21 @@ class Reloader:
 
     def reload(self, user_ns: MutableMapping[str, Any] | None = None) -> Report:
         """Bring every changed user module up to date; report what happened."""
-        with self._lock, InterruptGuard() as self._guard:
+        with self._lock:
+            if self._nothing_to_look_at():
+                return Report()
+            return self._reload_step(user_ns)
+
+    def _nothing_to_look_at(self) -> bool:
+        """No module imported or forgotten since the last step, no change left to look at,
+        and the watcher knows of no write: most cells. They skip even the interrupt guard
+        (two ``sigaction`` calls)."""
+        if self._recorder.has_records() or self._unsettled or self._found:
+            return False
+        return len(sys.modules) == self._modules_counted and self._watcher.quiet()
+
+    def _reload_step(self, user_ns: MutableMapping[str, Any] | None) -> Report:
+        with InterruptGuard() as self._guard:
             report = Report()
             self._step_undo = UndoLog()
             try:

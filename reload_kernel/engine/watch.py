@@ -163,6 +163,9 @@ class Inotify:
                 offset += length
                 yield wd, mask, os.fsdecode(name)
 
+    def has_events(self) -> bool:
+        return bool(self._poller.poll(0))
+
     def close(self) -> None:
         self._finalizer()
         self.fd = -1
@@ -289,6 +292,13 @@ class FileWatcher:
             self._prune(directory)
 
     # --- what may have changed ------------------------------------------------------------
+
+    def quiet(self) -> bool:
+        """True when ``take_suspects()`` would name no file now: every directory is watched by
+        inotify, no file is a suspect yet, and no event is queued (one system call)."""
+        if self._inotify is None or self._suspects or self._unwatched or self._remote:
+            return False
+        return not self._inotify.has_events()
 
     def take_suspects(self) -> set[str]:
         """Tracked files to compare with what was loaded: every file that a write completed

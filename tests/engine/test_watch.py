@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import importlib
+import importlib.util
 import os
 import shutil
 import sys
@@ -22,6 +23,7 @@ from types import ModuleType
 import pytest
 
 from reload_kernel.engine import Reloader, Report, UserCodePolicy
+from reload_kernel.engine import reloader as reloader_module
 from reload_kernel.engine import watch as watch_module
 from reload_kernel.engine.watch import FileWatcher
 
@@ -111,6 +113,53 @@ def loaded_module(sources: Sources, stem: str, value: str) -> Path:
 
 def reloaded_names(report: Report) -> list[str]:
     return [entry.module for entry in report.reloaded]
+
+
+# --- a cell with nothing to look at ------------------------------------------------------------
+
+
+def test_an_idle_step_only_asks_the_watcher(
+    sources: Sources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No import and no write since the last step: the step takes not even the interrupt
+    guard (two ``sigaction`` calls). Polling looks at every file at every step, as always."""
+    path = loaded_module(sources, "m", "1")
+    guarded: list[bool] = []
+
+    class CountingGuard(reloader_module.InterruptGuard):
+        def __enter__(self) -> reloader_module.InterruptGuard:
+            guarded.append(True)
+            return super().__enter__()
+
+    monkeypatch.setattr(reloader_module, "InterruptGuard", CountingGuard)
+    polling = not sources.reloader._watcher.uses_inotify
+
+    assert not sources.reload()
+    assert len(guarded) == (1 if polling else 0)
+
+    truncate_and_write(path, "VALUE = '2'\n")
+    assert reloaded_names(sources.reload()) == [sources.name("m")]
+    assert len(guarded) == (2 if polling else 1)
+
+
+def test_a_module_imported_around_the_recorder_is_tracked_by_the_next_step(
+    sources: Sources,
+) -> None:
+    """Loaded by hand (``spec_from_file_location``), not through the import system's finders:
+    the step that follows finds it in ``sys.modules``, though it has nothing else to do."""
+    loaded_module(sources, "m", "1")
+    path = sources.write("by_hand.py", "VALUE = 1\n")
+    spec = importlib.util.spec_from_file_location(sources.name("by_hand"), path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    sources.reload()
+
+    truncate_and_write(path, "VALUE = 2\n")
+    sources.reload()
+
+    assert module.VALUE == 2
 
 
 # --- ways an editor, a tool or a person saves a file ------------------------------------------
