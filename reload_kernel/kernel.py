@@ -8,6 +8,7 @@ IPython's own autoreload from reloading a second time, and holds the settings th
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import sys
 import threading
@@ -20,7 +21,11 @@ from traitlets import Bool, CaselessStrEnum, List, Unicode, validate
 
 from . import __version__
 from .engine import Reloader, Report, UserCodePolicy
-from .magics import ReloadKernelMagics, switch_off_ipython_autoreload
+from .magics import (
+    IPYTHON_AUTORELOAD_MODULE,
+    ReloadKernelMagics,
+    switch_off_ipython_autoreload,
+)
 from .messages import (
     AUTORELOAD_NOTE,
     INTERRUPTED_NOTE,
@@ -84,6 +89,8 @@ class ReloadKernel(IPythonKernel):
         self.last_reload: LastReload | None = None
         self._engine_started = False
         self._ipython_autoreload_seen = False
+        self._cell_to_record: str | None = None
+        """The last cell of the main shell, until its imports are recorded."""
         self._stock_transforms = self._input_transforms()
         if self.enabled:
             self._start_engine()
@@ -108,8 +115,10 @@ class ReloadKernel(IPythonKernel):
         reply: dict[str, Any] = await super().do_execute(  # type: ignore[no-untyped-call]
             code, silent, store_history, user_expressions, allow_stdin, **kwargs
         )
-        if not silent:  # a subshell's cell binds names in the same namespace: record them too
-            self._after_cell(code, main_shell=user_cell)
+        if user_cell:
+            self._after_cell(code)
+        elif not silent:  # a subshell's cell binds names in the same namespace: record them too
+            self._record_cell(code)
         return reply
 
     @property
@@ -121,6 +130,7 @@ class ReloadKernel(IPythonKernel):
 
     def _before_cell(self, code: str, store_history: bool) -> dict[str, Any] | None:
         """The reload step. Returns an error reply when the cell must not run."""
+        self._record_previous_cell()  # (if that did not happen after its reply)
         try:
             return self._reload_step(code, store_history)
         except KeyboardInterrupt:
@@ -135,6 +145,8 @@ class ReloadKernel(IPythonKernel):
         if not self.enabled:
             return None
         report = self._reload(cell=self.execution_count)
+        if not report and not self.strict:
+            return None  # most cells
         failures = self.reloader.failures if self.strict else []
         if failures and not _is_control_cell(code):
             self._show(dataclasses.replace(report, failed=[]))  # the error below says those
@@ -157,14 +169,31 @@ class ReloadKernel(IPythonKernel):
         except BaseException:  # interrupted again while saying so: answer all the same
             return _error_reply(error, [], self._shell.execution_count - 1)
 
-    def _after_cell(self, code: str, *, main_shell: bool) -> None:
+    def _after_cell(self, code: str) -> None:
+        """After a cell of the main shell: its imports are recorded once its reply is sent
+        (nobody waits for that), and always before the next cell's reload step."""
         try:
-            if main_shell:  # IPython's event lists belong to the main shell's thread
-                self._keep_ipython_autoreload_off()  # loaded by this cell: say so in this cell
+            self._keep_ipython_autoreload_off()  # loaded by this cell: say so in this cell
+        except (Exception, KeyboardInterrupt):  # the cell's reply must still be sent
+            self.log.exception("could not switch IPython's autoreload off")
+        self._cell_to_record = code
+        try:
+            asyncio.get_running_loop().call_soon(self._record_previous_cell)
+        except RuntimeError:  # (no event loop runs this kernel: record it now)
+            self._record_previous_cell()
+
+    def _record_previous_cell(self) -> None:
+        code, self._cell_to_record = self._cell_to_record, None
+        if code is not None:
+            self._record_cell(code)
+
+    def _record_cell(self, code: str) -> None:
+        """Tell the engine which names the cell imported (see ``Reloader.record_cell``)."""
+        try:
             if self._engine_started and self._may_bind_imported_names(code):
                 python = self._shell.input_transformer_manager.transform_cell(code)
                 self.reloader.record_cell(python, self._shell.user_ns)
-        except (Exception, KeyboardInterrupt):  # the cell's reply must still be sent
+        except (Exception, KeyboardInterrupt):  # a cell's reply must never wait on this
             self.log.exception("could not record the cell's imports")
 
     def _may_bind_imported_names(self, code: str) -> bool:
@@ -236,7 +265,7 @@ class ReloadKernel(IPythonKernel):
 
     def _keep_ipython_autoreload_off(self) -> None:
         """While this kernel reloads, IPython's autoreload would reload everything twice."""
-        if not self._engine_started:
+        if IPYTHON_AUTORELOAD_MODULE not in sys.modules or not self._engine_started:
             return  # reloading is off: IPython's autoreload may do its usual job
         if switch_off_ipython_autoreload(self._shell, self):
             if not self._ipython_autoreload_seen and self.verbosity is not Verbosity.OFF:
