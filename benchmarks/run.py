@@ -55,9 +55,11 @@ class Sizes:
     stack: list[str]
     user_modules: int
     idle_rounds: int
-    idle_processes: int
-    """Kernel processes of each kind the idle cells are timed in (see ``idle_across``)."""
+    processes: int
+    """Kernel processes of plain ipykernel and of reload_kernel the stack's cells are timed in
+    (see ``start_groups``); IPython's autoreload, which has no target, gets one."""
     edit_rounds: int
+    paced_rounds: int
     bulk_modules: int
     bulk_rounds: int
     many_modules: int
@@ -72,8 +74,9 @@ FULL = Sizes(
     stack=SCIENTIFIC_STACK,
     user_modules=200,
     idle_rounds=300,
-    idle_processes=3,
+    processes=6,
     edit_rounds=100,
+    paced_rounds=40,
     bulk_modules=200,
     bulk_rounds=5,
     many_modules=20_000,
@@ -88,8 +91,9 @@ QUICK = Sizes(
     stack=STDLIB_STACK,
     user_modules=20,
     idle_rounds=15,
-    idle_processes=2,
+    processes=2,
     edit_rounds=4,
+    paced_rounds=2,
     bulk_modules=20,
     bulk_rounds=1,
     many_modules=400,
@@ -158,14 +162,21 @@ class Bench:
         self.kinds = kinds
         self.root = root
         self.results = Results()
+        self._spares: list[Kernel] = []
 
     def start_all(self, scale: str) -> dict[str, Kernel]:
-        kernels = {}
-        for kind in self.kinds:
+        """One kernel of each kind, started in reverse order: reload_kernel first.
+
+        The kernel started (and loaded) first answers more slowly than the others for as long
+        as it lives (0.1-0.3 ms per round trip in 6 of 6 runs of six plain kernels, whichever
+        index went first): that should never be plain ipykernel, against which the others
+        are measured."""
+        started = {}
+        for kind in reversed(self.kinds):
             kernel = Kernel(kind, self.root / scale / kind.name)
             kernel.start()
-            kernels[kind.name] = kernel
-        return kernels
+            started[kind.name] = kernel
+        return {kind.name: started[kind.name] for kind in self.kinds}
 
     @staticmethod
     def stop_all(kernels: Iterable[Kernel]) -> None:
@@ -210,61 +221,70 @@ class Bench:
 
     def stack(self) -> None:
         progress(f"stack: {', '.join(self.sizes.stack)} + {self.sizes.user_modules} user modules")
-        kernels = self.start_all("stack")
+        groups = self.start_groups("stack", self._load_stack)
+        kernels = {name: group[0] for name, group in groups.items()}
         try:
-            for kernel in kernels.values():
-                self._load_stack(kernel)
             self.count_modules(kernels, "idle (stack)")
-            progress(f"stack: idle cells, {self.sizes.idle_processes} processes of each kind")
-            self.idle_across(kernels, "stack", self._load_stack, "idle (stack)")
+            progress(f"stack: idle cells, {self.sizes.processes} processes of each kind")
+            self.idle_across(groups, "idle (stack)")
             self.in_process_idle_cost(kernels)
-            self.edit_one(kernels)
+            self.edit_one(groups)
             self.bulk_edit(kernels)
             self.memory(kernels)
         finally:
-            self.stop_all(kernels.values())
+            self.stop_all(kernel for group in groups.values() for kernel in group)
+            self.stop_all(self._spares)
+            self._spares.clear()
+
+    def start_groups(self, scale: str, load: Callable[[Kernel], None]) -> dict[str, list[Kernel]]:
+        """``processes`` kernels of plain ipykernel and of reload_kernel (one of IPython's
+        autoreload), each started and loaded by ``load`` in turns.
+
+        Two processes of the same kernel differ by up to a few tenths of a millisecond per
+        round trip for as long as they live (where their memory landed, which core their
+        threads wake on), as much as the overheads sought; and the one started and loaded
+        first was the slower in 9 of 9 runs of six plain kernels. So the cells of this scale
+        are timed in every process (a kind's value for a round is the mean over its
+        processes), a kernel started and loaded first is used for nothing, and the order of
+        starting alternates between plain and reload_kernel."""
+        spare = Kernel(self.kinds[0], self.root / scale / "spare")
+        spare.start()
+        self._spares.append(spare)
+        load(spare)
+        groups: dict[str, list[Kernel]] = {kind.name: [] for kind in self.kinds}
+        for copy in range(self.sizes.processes):
+            kinds = self.kinds if copy % 2 else list(reversed(self.kinds))
+            for kind in kinds:
+                if kind.name == AUTORELOAD and copy:
+                    continue
+                kernel = Kernel(kind, self.root / scale / f"{kind.name}-{copy}")
+                kernel.start()
+                groups[kind.name].append(kernel)
+                load(kernel)
+        return groups
 
     def _load_stack(self, kernel: Kernel) -> None:
         names = write_user_package(kernel.workdir, self.sizes.user_modules)
         kernel.check(import_cell(self.sizes.stack + names), timeout=900)
 
-    def idle_across(
-        self,
-        kernels: dict[str, Kernel],
-        scale: str,
-        load: Callable[[Kernel], None],
-        measure: str,
-    ) -> None:
-        """``pass`` cells in several processes of each kind, all loaded alike by ``load``.
-
-        Two processes of the same kernel differ by a few tenths of a millisecond per round
-        trip, for as long as they live (where their memory landed, which core their threads
-        wake on): as much as the overhead sought. So each round times one cell in every
-        process, and a kind's value for the round is the mean over its processes. Two plain
-        processes compared the same way show the floor of this measure (``measure`` + " A/A").
-        """
-        groups = {name: [kernel] for name, kernel in kernels.items()}
-        others: list[Kernel] = []
-        try:
-            for copy in range(1, self.sizes.idle_processes):
-                for kind in self.kinds:
-                    other = Kernel(kind, self.root / scale / f"{kind.name}-{copy}")
-                    other.start()
-                    others.append(other)
-                    load(other)
-                    groups[kind.name].append(other)
-            for _ in range(self.sizes.idle_rounds):
-                seconds: dict[str, list[float]] = {name: [] for name in groups}
-                for index in range(self.sizes.idle_processes):
-                    for name, group in groups.items():
+    def idle_across(self, groups: dict[str, list[Kernel]], measure: str) -> None:
+        """``pass`` cells in every process (see ``start_groups``): each round times one cell
+        in every process, and a kind's value for the round is the mean over its processes.
+        One half of plain's processes against the other shows the floor of this measure
+        (``measure`` + " A/A")."""
+        for _ in range(self.sizes.idle_rounds):
+            seconds: dict[str, list[float]] = {name: [] for name in groups}
+            for index in range(self.sizes.processes):
+                for name, group in groups.items():
+                    if index < len(group):
                         seconds[name].append(_timed(name, group[index], "pass"))
-                for name, values in seconds.items():
-                    self.results.add(measure, name, statistics.mean(values))
-                plain = seconds.get(PLAIN, [])
-                if len(plain) >= 2:
-                    self.results.add(measure + " A/A", PLAIN, plain[1] - plain[0])
-        finally:
-            self.stop_all(others)
+            for name, values in seconds.items():
+                self.results.add(measure, name, statistics.mean(values))
+            plain = seconds.get(PLAIN, [])
+            if len(plain) >= 2:
+                half = len(plain) // 2
+                floor = statistics.mean(plain[half:]) - statistics.mean(plain[:half])
+                self.results.add(measure + " A/A", PLAIN, floor)
 
     def in_process_idle_cost(self, kernels: dict[str, Kernel]) -> None:
         """The reload check alone, timed inside the kernel (no messaging noise)."""
@@ -297,60 +317,66 @@ class Bench:
         seconds: float = kernel.value("_added_per_cell")
         return seconds
 
-    def edit_one(self, kernels: dict[str, Kernel]) -> None:
+    def edit_one(self, groups: dict[str, list[Kernel]]) -> None:
         """One module edited before each cell, against plain ipykernel running that module's
         file fresh in a cell: the plain round trip plus the module's own run, measured in the
         same conditions as the reload (a cell of its own, garbage collector on, caches as
         cold as between any two cells)."""
         progress("stack: one module edited before each cell")
         index = min(7, self.sizes.user_modules - 1)
-        for running in kernels.values():
-            running.check(_run_module_fresh_cell(user_module_path(running.workdir, index)))
+        for group in groups.values():
+            for running in group:
+                running.check(_run_module_fresh_cell(user_module_path(running.workdir, index)))
+        ours = groups[RELOAD_KERNEL][0]
         # The module's own run timed alone, back to back (hot caches, no collector): the
         # least it can cost, shown beside the table.
-        own_time = kernels[RELOAD_KERNEL].value(
-            "min(_timeit.repeat(_run_module_fresh, number=1, repeat=20))"
-        )
+        own_time = ours.value("min(_timeit.repeat(_run_module_fresh, number=1, repeat=20))")
         self.results.fact("module's own run", RELOAD_KERNEL, own_time)
-        self._edit_rounds(kernels, index, "", pause=0.0, first_version=1000)
+        self._edit_rounds(groups, index, "", pause=0.0, first_version=1000)
         progress(f"stack: one module edited, the cell sent {SAVE_TO_CELL_SECONDS}s after the save")
-        self._edit_rounds(
-            kernels, index, " (paced)", pause=SAVE_TO_CELL_SECONDS, first_version=2000
-        )
-        self.in_process_edit_cost(kernels, index)
+        self._edit_rounds(groups, index, " (paced)", pause=SAVE_TO_CELL_SECONDS, first_version=2000)
+        self.in_process_edit_cost({name: group[0] for name, group in groups.items()}, index)
 
     def _edit_rounds(
         self,
-        kernels: dict[str, Kernel],
+        groups: dict[str, list[Kernel]],
         index: int,
         suffix: str,
         pause: float,
         first_version: int,
     ) -> None:
-        """Rounds of: plain runs a ``pass`` cell; each reloading kernel gets the module saved,
-        then a ``pass`` cell; plain runs a cell running the module fresh. ``pause``: the time
-        between the save (or, for plain, the previous cell) and the timed cell.
+        """Rounds of, in each process in turn: plain runs a ``pass`` cell; each reloading
+        kernel gets the module saved, then a ``pass`` cell; plain runs a cell running the
+        module fresh. A kind's value for a round is the mean over its processes.
 
-        Each kernel's timed cell comes after the other kernels' cells, never right after one
-        of its own (a kernel that just ran a cell answers the next one faster)."""
+        ``pause``: the time between the save (or, for plain, the previous cell) and the timed
+        cell. Each kernel's timed cell comes after the other kernels' cells, never right after
+        one of its own (a kernel that just ran a cell answers the next one faster)."""
         module = f"userpkg.mod_{index:03d}"
-        reloading = {name: kernel for name, kernel in kernels.items() if name != PLAIN}
-        plain = kernels.get(PLAIN)
-        for round_index in range(self.sizes.edit_rounds):
+        rounds = self.sizes.paced_rounds if pause else self.sizes.edit_rounds
+        for round_index in range(rounds):
             version = first_version + round_index
-            if plain is not None:
-                time.sleep(pause)
-                self.results.add(f"one edit{suffix} (stack)", PLAIN, plain.run("pass").seconds)
-            for name, running in reloading.items():
-                set_version(user_module_path(running.workdir, index), version)
-                time.sleep(pause)  # a person going from the editor to the notebook
-                self.results.add(f"one edit{suffix} (stack)", name, _timed(name, running, "pass"))
-                if running.value(f"__import__('sys').modules[{module!r}].VERSION") != version:
-                    self.results.missed(name)
-            if plain is not None:
-                time.sleep(pause)
-                fresh = plain.run("_run_module_fresh()")
-                self.results.add(f"fresh run{suffix} (stack)", PLAIN, fresh.seconds)
+            seconds: dict[tuple[str, str], list[float]] = {}
+            for process in range(self.sizes.processes):
+                in_turn = {
+                    name: group[process] for name, group in groups.items() if process < len(group)
+                }
+                plain = in_turn.pop(PLAIN, None)
+                if plain is not None:
+                    time.sleep(pause)
+                    seconds.setdefault(("one edit", PLAIN), []).append(plain.run("pass").seconds)
+                for name, running in in_turn.items():
+                    set_version(user_module_path(running.workdir, index), version)
+                    time.sleep(pause)  # a person going from the editor to the notebook
+                    seconds.setdefault(("one edit", name), []).append(_timed(name, running, "pass"))
+                    if running.value(f"__import__('sys').modules[{module!r}].VERSION") != version:
+                        self.results.missed(name)
+                if plain is not None:
+                    time.sleep(pause)
+                    fresh = plain.run("_run_module_fresh()").seconds
+                    seconds.setdefault(("fresh run", PLAIN), []).append(fresh)
+            for (measure, name), values in seconds.items():
+                self.results.add(f"{measure}{suffix} (stack)", name, statistics.mean(values))
 
     def in_process_edit_cost(self, kernels: dict[str, Kernel], index: int) -> None:
         """The reload of one edited module alone, timed inside the kernel."""
@@ -429,7 +455,7 @@ class Bench:
         names = write_many_modules(shared, count)
         kernels = self.start_all("many")
         try:
-            for kernel in kernels.values():
+            for kernel in reversed(kernels.values()):
                 kernel.check(f"import sys; sys.path.insert(0, {str(shared)!r})")
                 kernel.check(import_cell(names), timeout=1800)
             self.count_modules(kernels, "idle (many)")
@@ -557,7 +583,7 @@ def report(results: Results, sizes: Sizes, kinds: list[KernelKind]) -> tuple[str
         lines.append(
             row(
                 [
-                    "  two plain ipykernel processes, paired (this measure's floor)",
+                    "  plain ipykernel's processes, half against half (this measure's floor)",
                     *["" for _ in names],
                     f"{floor * 1000:+.2f} ms",
                     "",
