@@ -227,6 +227,7 @@ class Bench:
             self.count_modules(kernels, "idle (stack)")
             progress(f"stack: idle cells, {self.sizes.processes} processes of each kind")
             self.idle_across(groups, "idle (stack)")
+            self.idle_switched(groups)
             self.in_process_idle_cost(kernels)
             self.edit_one(groups)
             self.bulk_edit(kernels)
@@ -285,6 +286,28 @@ class Bench:
                 half = len(plain) // 2
                 floor = statistics.mean(plain[half:]) - statistics.mean(plain[:half])
                 self.results.add(measure + " A/A", PLAIN, floor)
+
+    def idle_switched(self, groups: dict[str, list[Kernel]]) -> None:
+        """``pass`` cells in reload_kernel's processes with its own cell handling off and on
+        (``ReloadKernel.do_execute`` swapped for ``IPythonKernel``'s by a silent cell), in
+        alternating order: the very same processes, so whatever a process's memory placement
+        adds to its round trips cancels out. Off is recorded as plain's value."""
+        ours = groups.get(RELOAD_KERNEL, [])
+        others = [
+            kernel for name, group in groups.items() if name != RELOAD_KERNEL for kernel in group
+        ]
+        for kernel in ours:
+            kernel.check(_SWITCH_PROBE, silent=True)
+        for round_index in range(self.sizes.idle_rounds // 2):
+            for on in (True, False) if round_index % 2 else (False, True):
+                for kernel in ours:
+                    kernel.check(f"_reload_kernel_cells({on})", silent=True)
+                for kernel in others[:2]:  # (no timed cell comes right after its process's own)
+                    kernel.run("pass")
+                seconds = statistics.mean(_timed(RELOAD_KERNEL, kernel, "pass") for kernel in ours)
+                self.results.add("idle switched (stack)", RELOAD_KERNEL if on else PLAIN, seconds)
+        for kernel in ours:
+            kernel.check("_reload_kernel_cells(True)", silent=True)
 
     def in_process_idle_cost(self, kernels: dict[str, Kernel]) -> None:
         """The reload check alone, timed inside the kernel (no messaging noise)."""
@@ -498,6 +521,14 @@ class Bench:
             self.stop_all(kernels.values())
 
 
+_SWITCH_PROBE = """
+from reload_kernel.kernel import ReloadKernel as _ReloadKernel
+from ipykernel.ipkernel import IPythonKernel as _IPythonKernel
+_reload_kernel_do_execute = _ReloadKernel.do_execute
+def _reload_kernel_cells(on):
+    _ReloadKernel.do_execute = _reload_kernel_do_execute if on else _IPythonKernel.do_execute
+"""
+
 _DO_EXECUTE_PROBE = """
 import statistics as _statistics, time as _time
 from ipykernel.ipkernel import IPythonKernel as _Base
@@ -590,6 +621,12 @@ def report(results: Results, sizes: Sizes, kinds: list[KernelKind]) -> tuple[str
                 ]
             )
         )
+    line(
+        "idle switched (stack)",
+        "  reload_kernel's own processes, its cell handling off (plain column) and on",
+        "≤ +0.1 ms",
+        0.0001,
+    )
     line(
         "in-process check (stack)",
         "  the per-cell check alone, inside the kernel",
