@@ -1,6 +1,6 @@
 """Benchmark: plain ipykernel vs ipykernel + ``%autoreload 2`` vs reload_kernel, side by side.
 
-    python benchmarks/run.py            # the full run (needs the ``bench`` extra: ~10 minutes)
+    python benchmarks/run.py            # the full run (needs the ``bench`` extra: ~20 minutes)
     python benchmarks/run.py --quick    # a smoke-size run, standard library only (~1 minute)
 
 Every figure is measured through jupyter_client as a frontend sees it: the time from sending an
@@ -237,7 +237,9 @@ class Bench:
             self.stop_all(self._spares)
             self._spares.clear()
 
-    def start_groups(self, scale: str, load: Callable[[Kernel], None]) -> dict[str, list[Kernel]]:
+    def start_groups(
+        self, scale: str, load: Callable[[Kernel], None], processes: int | None = None
+    ) -> dict[str, list[Kernel]]:
         """``processes`` kernels of plain ipykernel and of reload_kernel (one of IPython's
         autoreload), each started and loaded by ``load`` in turns.
 
@@ -253,7 +255,7 @@ class Bench:
         self._spares.append(spare)
         load(spare)
         groups: dict[str, list[Kernel]] = {kind.name: [] for kind in self.kinds}
-        for copy in range(self.sizes.processes):
+        for copy in range(processes or self.sizes.processes):
             kinds = self.kinds if copy % 2 else list(reversed(self.kinds))
             for kind in kinds:
                 if kind.name == AUTORELOAD and copy:
@@ -268,14 +270,16 @@ class Bench:
         names = write_user_package(kernel.workdir, self.sizes.user_modules)
         kernel.check(import_cell(self.sizes.stack + names), timeout=900)
 
-    def idle_across(self, groups: dict[str, list[Kernel]], measure: str) -> None:
+    def idle_across(
+        self, groups: dict[str, list[Kernel]], measure: str, rounds: int | None = None
+    ) -> None:
         """``pass`` cells in every process (see ``start_groups``): each round times one cell
         in every process, and a kind's value for the round is the mean over its processes.
         One half of plain's processes against the other shows the floor of this measure
         (``measure`` + " A/A")."""
-        for _ in range(self.sizes.idle_rounds):
+        for _ in range(rounds or self.sizes.idle_rounds):
             seconds: dict[str, list[float]] = {name: [] for name in groups}
-            for index in range(self.sizes.processes):
+            for index in range(max(len(group) for group in groups.values())):
                 for name, group in groups.items():
                     if index < len(group):
                         seconds[name].append(_timed(name, group[index], "pass"))
@@ -476,16 +480,21 @@ class Bench:
         progress(f"{count} user modules: writing and importing")
         shared = self.root / "many-modules"
         names = write_many_modules(shared, count)
-        kernels = self.start_all("many")
+
+        def load(kernel: Kernel) -> None:
+            kernel.check(f"import sys; sys.path.insert(0, {str(shared)!r})")
+            kernel.check(import_cell(names), timeout=1800)
+
+        # (Fewer processes than the stack's: each imports 20,000 modules.)
+        groups = self.start_groups("many", load, processes=max(self.sizes.processes // 2, 2))
         try:
-            for kernel in reversed(kernels.values()):
-                kernel.check(f"import sys; sys.path.insert(0, {str(shared)!r})")
-                kernel.check(import_cell(names), timeout=1800)
-            self.count_modules(kernels, "idle (many)")
+            self.count_modules({name: group[0] for name, group in groups.items()}, "idle (many)")
             progress(f"{count} user modules: idle cells")
-            self.interleaved(kernels, self.sizes.many_rounds, "idle (many)")
+            self.idle_across(groups, "idle (many)", self.sizes.many_rounds)
         finally:
-            self.stop_all(kernels.values())
+            self.stop_all(kernel for group in groups.values() for kernel in group)
+            self.stop_all(self._spares)
+            self._spares.clear()
 
     # --- a big heap --------------------------------------------------------------------------
 
