@@ -21,11 +21,7 @@ from traitlets import Bool, CaselessStrEnum, List, Unicode, validate
 
 from . import __version__
 from .engine import Reloader, Report, UserCodePolicy
-from .magics import (
-    IPYTHON_AUTORELOAD_MODULE,
-    ReloadKernelMagics,
-    switch_off_ipython_autoreload,
-)
+from .magics import ReloadKernelMagics, switch_off_ipython_autoreload
 from .messages import (
     AUTORELOAD_NOTE,
     INTERRUPTED_NOTE,
@@ -265,7 +261,7 @@ class ReloadKernel(IPythonKernel):
 
     def _keep_ipython_autoreload_off(self) -> None:
         """While this kernel reloads, IPython's autoreload would reload everything twice."""
-        if IPYTHON_AUTORELOAD_MODULE not in sys.modules or not self._engine_started:
+        if not self._engine_started:
             return  # reloading is off: IPython's autoreload may do its usual job
         if switch_off_ipython_autoreload(self._shell, self):
             if not self._ipython_autoreload_seen and self.verbosity is not Verbosity.OFF:

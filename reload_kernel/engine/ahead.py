@@ -110,13 +110,12 @@ def prepare_ahead(job: AheadJob) -> Ahead | None:
     if data in (job.loaded, job.failed) or len(data) > AHEAD_MAX_BYTES:
         return None
     if not data.strip():
-        # Most editors save by truncating the file, then writing it: the thread often wakes
-        # in between. An empty version costs the step nothing to compile, should it stay so.
-        return None
+        return None  # an empty version costs the step nothing to compile
     if job.prepared is not None and data == job.prepared.data:
-        # Compiled already; read again after this drain (an editor's save is several writes,
-        # each an event), which tells the step it need not read it (``Reloader._read_ahead``).
-        # The very bytes object is kept: what was found for it is remembered by identity.
+        # Compiled already; saved again with the same bytes (some editors write a file twice)
+        # and read after this drain, which tells the step it need not read it
+        # (``Reloader._read_ahead``). The very bytes object is kept: what was found for it is
+        # remembered by identity.
         snapshot = dataclasses.replace(snapshot, data=job.prepared.data)
         compiled = dataclasses.replace(job.prepared.compiled, snapshot=snapshot)
         return dataclasses.replace(job.prepared, drained=job.drained, compiled=compiled)

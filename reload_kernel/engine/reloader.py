@@ -670,16 +670,17 @@ class Reloader:
         the edges came out the same.
         """
         previous = self._last_graph
-        stamp = self._graph_stamp(candidates, changes)
+        others = self._dependents_key(changes)
+        stamp = self._graph_stamp(candidates, changes, others)
         if previous.stamp == stamp:
             return previous  # (the ahead thread's plan, taken up by the step)
         same_modules = previous.candidates == tuple(candidates)
-        others = self._dependents_key(changes)
         # When no module but the changed ones moved since, only theirs need looking at.
-        to_read = list(changes) if same_modules and previous.others == others else candidates
+        only_changed = same_modules and previous.others == others
+        to_read = list(changes) if only_changed else candidates
         members: set[str] = set(candidates)
-        sources = dict(previous.sources) if to_read is not candidates else {}
-        edges = dict(previous.edges) if to_read is not candidates else {}
+        sources = dict(previous.sources) if only_changed else {}
+        edges = dict(previous.edges) if only_changed else {}
         made_needles = previous.needles if same_modules else []
 
         def needles() -> list[_Needle]:
@@ -705,16 +706,17 @@ class Reloader:
         return graph
 
     def _graph_stamp(
-        self, candidates: list[str], changes: dict[str, SourceSnapshot]
+        self, candidates: list[str], changes: dict[str, SourceSnapshot], others: tuple[Any, ...]
     ) -> tuple[Any, ...]:
-        """All ``_graph_among`` reads: the modules, the versions the changed ones will load
-        and the versions that failed (the very bytes objects), and the running versions of
-        every module (the importer index moves whenever one is set or forgotten)."""
+        """All ``_graph_among`` reads: the modules, the running versions of every module (the
+        importer index moves whenever one is set or forgotten), the versions the changed ones
+        will load (the very bytes objects), and ``others`` (``_dependents_key``: the versions
+        that failed among the rest)."""
         return (
             tuple(candidates),
             self._importers.version,
             tuple((name, _Same(snapshot.data)) for name, snapshot in changes.items()),
-            self._failed_versions(),
+            others,
         )
 
     def _reload_in_order(

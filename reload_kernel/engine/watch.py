@@ -148,7 +148,7 @@ class Inotify:
 
     def read_events(self) -> Iterator[tuple[int, int, str]]:
         """Every queued event as (wd, mask, name); returns at once when the queue is empty."""
-        if not self._poller.poll(0):
+        if not self.has_events():
             return
         while True:
             try:
@@ -164,6 +164,7 @@ class Inotify:
                 yield wd, mask, os.fsdecode(name)
 
     def has_events(self) -> bool:
+        """Whether an event is queued (one ``poll``, which never blocks)."""
         return bool(self._poller.poll(0))
 
     def close(self) -> None:
