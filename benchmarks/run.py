@@ -233,9 +233,7 @@ class Bench:
             self.bulk_edit(kernels)
             self.memory(kernels)
         finally:
-            self.stop_all(kernel for group in groups.values() for kernel in group)
-            self.stop_all(self._spares)
-            self._spares.clear()
+            self.stop_groups(groups)
 
     def start_groups(
         self, scale: str, load: Callable[[Kernel], None], processes: int | None = None
@@ -265,6 +263,12 @@ class Bench:
                 groups[kind.name].append(kernel)
                 load(kernel)
         return groups
+
+    def stop_groups(self, groups: dict[str, list[Kernel]]) -> None:
+        """Stop what ``start_groups`` started, its spare kernel too."""
+        self.stop_all(kernel for group in groups.values() for kernel in group)
+        self.stop_all(self._spares)
+        self._spares.clear()
 
     def _load_stack(self, kernel: Kernel) -> None:
         names = write_user_package(kernel.workdir, self.sizes.user_modules)
@@ -492,9 +496,7 @@ class Bench:
             progress(f"{count} user modules: idle cells")
             self.idle_across(groups, "idle (many)", self.sizes.many_rounds)
         finally:
-            self.stop_all(kernel for group in groups.values() for kernel in group)
-            self.stop_all(self._spares)
-            self._spares.clear()
+            self.stop_groups(groups)
 
     # --- a big heap --------------------------------------------------------------------------
 
