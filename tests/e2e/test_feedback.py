@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import queue
+from typing import Any
+
 import pytest
 
 from .harness import CELL_TIMEOUT, Notebook, StartKernel
@@ -259,6 +262,9 @@ def test_silent_request_does_not_reload_and_the_next_cell_does(notebook: Noteboo
 
 # --- interrupting the reload step ---------------------------------------------------------
 
+#: Its top level works for two minutes while ``slow.flag`` exists. In short sleeps: the test
+#: interrupts right after the print, and a SIGINT that lands between the print and the start
+#: of one long ``time.sleep`` (CPython acts on it between bytecodes) would wait for its end.
 SLOW_MODULE = """\
 import pathlib
 import time
@@ -266,8 +272,26 @@ import time
 VALUE = {value}
 if pathlib.Path("slow.flag").exists():
     print("reloading slowly", flush=True)
-    time.sleep(120)
+    _deadline = time.monotonic() + 120
+    while time.monotonic() < _deadline:
+        time.sleep(0.01)
 """
+
+
+def interrupt_and_wait_for_reply(notebook: Notebook) -> dict[str, Any]:
+    """Press interrupt once; the cell's reply. Without one, press again to tell a lost
+    interrupt from a kernel that no longer answers (the test fails either way)."""
+    notebook.manager.interrupt_kernel()
+    try:
+        reply: dict[str, Any] = notebook.client.get_shell_msg(timeout=CELL_TIMEOUT)
+        return reply
+    except queue.Empty:
+        notebook.manager.interrupt_kernel()
+    try:
+        notebook.client.get_shell_msg(timeout=CELL_TIMEOUT)
+    except queue.Empty:
+        pytest.fail("no reply to the interrupted cell, not even after a second interrupt")
+    pytest.fail("the first interrupt was not acted on (a second one was)")
 
 
 def test_interrupt_during_the_reload_stops_the_cell_and_the_edit_loads_next_time(
@@ -287,8 +311,7 @@ def test_interrupt_during_the_reload_stops_the_cell_and_the_edit_loads_next_time
         outputs.append(message)
         if message["msg_type"] == "stream" and "reloading slowly" in message["content"]["text"]:
             break
-    notebook.manager.interrupt_kernel()
-    reply = notebook.client.get_shell_msg(timeout=CELL_TIMEOUT)
+    reply = interrupt_and_wait_for_reply(notebook)
     while (
         outputs[-1]["msg_type"] != "status" or outputs[-1]["content"]["execution_state"] != "idle"
     ):
