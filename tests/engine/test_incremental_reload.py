@@ -13,6 +13,7 @@ import gc
 import sys
 import textwrap
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -320,3 +321,102 @@ def test_modules_rewritten_together_are_each_parsed_once(
     assert len(report.reloaded) == count
     assert (last.LIMIT, last.VERSION) == (2, 2)
     assert parsed_again == []
+
+
+# --- a module edited again and again is searched only where it changed ----------------------
+
+
+def write_base_with_dependents(workspace: Workspace, count: int) -> tuple[str, list[str]]:
+    """``base`` and ``count`` modules importing it, all imported; their real names."""
+    base = workspace.name("base")
+    workspace.write("base.py", "LIMIT = 1\n")
+    users = []
+    for index in range(count):
+        workspace.write(f"user_{index}.py", f"from {base} import LIMIT\nSEEN = LIMIT\n")
+        users.append(workspace.import_(f"user_{index}").__name__)
+    workspace.reload()
+    return base, users
+
+
+def test_an_edit_that_names_no_dependent_is_searched_only_where_it_changed(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    count = reloader_module._WORTH_SPLITTING_INTO_WORDS + 2  # (the search by words)
+    base, users = write_base_with_dependents(workspace, count)
+    workspace.write("base.py", "LIMIT = 2\n")
+    workspace.reload()  # base's version is searched whole: it names no dependent
+    split_whole: list[bytes] = []
+    original = reloader_module._words
+
+    def recording(searchable: bytes) -> frozenset[bytes]:
+        split_whole.append(searchable)
+        return original(searchable)
+
+    monkeypatch.setattr(reloader_module, "_words", recording)
+    workspace.write("base.py", "LIMIT = 3\n")
+    report = workspace.reload()
+
+    assert [entry.module for entry in report.reloaded] == [base, *users]
+    assert b"LIMIT = 3\n" not in split_whole
+
+
+GUARDED_IMPORT = "LIMIT = {limit}\ntry:\n    import {user}\nexcept ImportError:\n    pass\n"
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        pytest.param("LIMIT = 2\n", "from {user} import SEEN\nLIMIT = 3\n", id="line-added-first"),
+        pytest.param("LIMIT = 2\n", "LIMIT = 3\nimport {user}\n", id="line-added-last"),
+        pytest.param(
+            GUARDED_IMPORT.format(limit=2, user="{longer}"),
+            GUARDED_IMPORT.format(limit=2, user="{user}"),
+            id="a-longer-name-shortened-to-it",
+        ),
+        pytest.param(
+            GUARDED_IMPORT.format(limit=2, user="{shorter}"),
+            GUARDED_IMPORT.format(limit=2, user="{user}"),
+            id="a-shorter-name-grown-to-it",
+        ),
+    ],
+)
+def test_an_edit_that_names_a_dependent_is_seen_to_import_it(
+    workspace: Workspace, before: str, after: str
+) -> None:
+    """Searched only where it changed, a version importing a dependent is seen to."""
+    count = reloader_module._WORTH_SPLITTING_INTO_WORDS + 2
+    base, users = write_base_with_dependents(workspace, count)
+    names = {"user": users[3], "longer": users[3] + "x", "shorter": users[3][:-1]}
+    workspace.write("base.py", before.format(**names))
+    workspace.reload()
+    assert users[3] not in workspace.reloader._last_graph.edges[base]
+
+    workspace.write("base.py", after.format(**names))
+    workspace.reload()
+
+    assert users[3] in workspace.reloader._last_graph.edges[base]
+
+
+@pytest.mark.parametrize("module", ["textwrap", "ast", "inspect"])
+def test_the_changed_region_holds_every_word_the_edit_made(module: str) -> None:
+    """Random line edits of a standard-library module: every identifier-character run of the
+    new version is inside the changed region, or was a run of the old version already."""
+    import random
+
+    source = Path(sys.modules[module].__file__ or "").read_bytes()
+    lines = source.splitlines(keepends=True)
+    generator = random.Random(module)
+    words = reloader_module._ASCII_WORD.findall
+    for _ in range(80):
+        edited = list(lines)
+        where = generator.randrange(len(edited))
+        column = generator.randrange(len(edited[where]) + 1)
+        inserted = generator.choice([b"x", b"_2", b" ", b"(", b"import a_b\n", b""])
+        cut = generator.randrange(4)
+        edited[where] = edited[where][:column] + inserted + edited[where][column + cut :]
+        after = b"".join(edited)
+
+        region = reloader_module._changed_region(source, after)
+
+        assert set(words(after)) <= set(words(region)) | set(words(source))
+        assert region in after
