@@ -35,6 +35,7 @@ from .messages import (
     refusal_summary,
     render,
 )
+from .wire import stream_frames
 
 #: A cell made only of these magics runs even in strict mode: it is how one gets out of it.
 _CONTROL_MAGIC = "%reload_kernel"
@@ -225,24 +226,25 @@ class ReloadKernel(IPythonKernel):
     def _say(self, text: str) -> None:
         """Show ``text`` as the cell's stderr, ahead of anything the cell itself prints.
 
-        Sent as a stream message of its own, made and sent on ipykernel's IOPub thread.
-        Writing to ``sys.stderr`` would need a flush to come out first, and a flush from the
-        main thread waits for the IOPub thread (~0.5 ms per reload); even making the message
-        here (JSON, signature) costs the cell ~0.2 ms. Scheduled now, it is sent before
-        anything the cell prints, which the IOPub thread sends later in the same order.
+        Sent as a stream message of its own, on ipykernel's IOPub thread (which owns the
+        socket). Writing to ``sys.stderr`` would need a flush to come out first, and a flush
+        from the main thread waits for the IOPub thread (~0.5 ms per reload). Scheduled now,
+        it is sent before anything the cell prints, which the IOPub thread sends later in the
+        same order. Its frames are made here, cheaply (see ``wire``): ipykernel's flush before
+        the reply waits for the send anyway.
         """
         io_thread = getattr(self, "iopub_thread", None)
         if self.session is None or io_thread is None:  # not connected (e.g. embedded)
             sys.stderr.write(text)
             sys.stderr.flush()
             return
-        session, parent = self.session, self.get_parent()  # type: ignore[no-untyped-call]
+        parent = self.get_parent()  # type: ignore[no-untyped-call]
         topic = self._topic("stream")  # type: ignore[no-untyped-call]
-        content = {"name": "stderr", "text": text}
+        frames = stream_frames(self.session, parent, topic, "stderr", text)
 
-        def send() -> None:  # on the IOPub thread, which owns the socket
+        def send() -> None:  # on the IOPub thread
             if io_thread.socket is not None:  # None once the kernel shuts down
-                session.send(io_thread.socket, "stream", content, parent=parent, ident=topic)
+                io_thread.socket.send_multipart(frames)
 
         io_thread.schedule(send)
 
