@@ -15,6 +15,7 @@ ever missed, whatever the filesystem's clock resolution.
 from __future__ import annotations
 
 import errno
+import importlib.util
 import os
 import stat
 import time
@@ -142,3 +143,15 @@ class FileState:
         """The file was read again and still holds the loaded bytes."""
         if not snapshot.is_racy:
             self._verified_stamp = snapshot.stamp
+
+
+def decode_source(data: bytes) -> str:
+    """The text Python compiles from a source file's bytes, as ``importlib.util.decode_source``
+    makes it (a coding cookie honoured, line ends made ``\\n``; raises what it raises).
+
+    Most files are ASCII, name no encoding and end lines with ``\\n``: their text is their
+    bytes, found without tokenize's search for a cookie (some 20 µs of Python a module).
+    """
+    if data.isascii() and b"\r" not in data and b"coding" not in data:
+        return data.decode("ascii")
+    return importlib.util.decode_source(data)

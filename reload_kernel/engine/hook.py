@@ -13,7 +13,6 @@ came before it (editable installs, import hooks of other tools) still wins as be
 
 from __future__ import annotations
 
-import importlib.util
 import linecache
 import sys
 import threading
@@ -22,7 +21,7 @@ from importlib.abc import MetaPathFinder
 from importlib.machinery import ModuleSpec, PathFinder, SourceFileLoader
 from types import CodeType, ModuleType
 
-from .detect import SourceSnapshot, read_snapshot
+from .detect import SourceSnapshot, decode_source, read_snapshot
 
 LoadListener = Callable[[str, SourceSnapshot], None]
 
@@ -51,7 +50,7 @@ def pin_source_lines(snapshot: SourceSnapshot) -> None:
     version it loads the same way.
     """
     try:
-        text = importlib.util.decode_source(snapshot.data)
+        text = decode_source(snapshot.data)
     except (SyntaxError, UnicodeDecodeError, LookupError):
         return  # undecodable: linecache will read the file itself, as it always did
     lines = text.splitlines(keepends=True)

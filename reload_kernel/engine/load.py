@@ -17,7 +17,6 @@ import ast
 import builtins
 import dataclasses
 import functools
-import importlib.util
 import sys
 import threading
 import traceback
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
-from .detect import SourceSnapshot
+from .detect import SourceSnapshot, decode_source
 from .diff import PARSE_ERRORS, ModuleShape, splice_shape
 from .patch import (
     MISSING,
@@ -107,7 +106,7 @@ NO_TREE = ast.Module(body=[], type_ignores=[])
 
 def parse_source(data: bytes, filename: str) -> tuple[str, ast.Module]:
     """The source decoded (honouring a coding cookie) and parsed; raises PARSE_ERRORS."""
-    text = importlib.util.decode_source(data)
+    text = decode_source(data)
     return text, ast.parse(text, filename=filename)
 
 
@@ -134,7 +133,7 @@ def compile_spliced(
     raises ModuleLoadError as that does.
     """
     try:
-        text = importlib.util.decode_source(snapshot.data)
+        text = decode_source(snapshot.data)
     except PARSE_ERRORS:
         return None  # compile_snapshot reports it
     shape = splice_shape(previous, text, parse_piece)

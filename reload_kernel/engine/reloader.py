@@ -14,7 +14,6 @@ import copy
 import errno
 import functools
 import gc
-import importlib.util
 import linecache
 import os
 import re
@@ -28,7 +27,7 @@ from typing import Any
 
 from .ahead import AHEAD_LIMIT, Ahead, AheadJob, AheadThread, prepare_ahead
 from .compile_warnings import install_warning_filter, warnings_become_errors, warnings_raised
-from .detect import FileState, SourceSnapshot, read_snapshot, stat_stamp
+from .detect import FileState, SourceSnapshot, decode_source, read_snapshot, stat_stamp
 from .diff import PARSE_ERRORS, EditKind, ModuleShape, classify_edit, shape_of
 from .graph import RUNS_CODE, STAR, import_edges, reload_groups
 from .hook import ImportRecorder
@@ -1253,7 +1252,7 @@ def _searchable(data: bytes) -> bytes:
     if data.isascii():
         return data
     try:
-        text = importlib.util.decode_source(data)
+        text = decode_source(data)
     except (SyntaxError, UnicodeDecodeError, LookupError):
         return data  # cannot be decoded, so cannot compile: it imports nothing
     return unicodedata.normalize("NFKC", text).encode("utf-8", "surrogatepass")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import threading
@@ -272,3 +273,38 @@ def test_sourceless_modules_are_never_tracked(workspace: Workspace) -> None:
     assert workspace.name("zipped") not in tracked
     assert workspace.name("ns") not in tracked
     assert "__hello__" not in tracked
+
+
+# --- decoding a source as Python does ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"x = 1\n\ndef f():\n    return x\n", id="ascii"),
+        pytest.param(b"x = 1\r\ny = 2\r\n", id="crlf"),
+        pytest.param(b"x = 1\ry = 2\r", id="cr"),
+        pytest.param("name = 'café'\n".encode(), id="utf-8"),
+        pytest.param(b"\xef\xbb\xbfx = 1\n", id="bom"),
+        pytest.param("# -*- coding: latin-1 -*-\nname = 'café'\n".encode("latin-1"), id="latin-1"),
+        pytest.param(b"# coding: latin-1\nx = 1\n", id="ascii-with-a-cookie"),
+        pytest.param(b"#!/usr/bin/env python\n# vim: set fileencoding=cp1252 :\nx = 1\n", id="vim"),
+        pytest.param(b"decoding = 'the word alone'\n", id="the-word-coding"),
+    ],
+)
+def test_a_source_is_decoded_as_importlib_decodes_it(data: bytes) -> None:
+    assert detect.decode_source(data) == importlib.util.decode_source(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"# coding: no-such-codec\nx = 1\n", id="unknown-codec"),
+        pytest.param(b"x = '\xff'\n", id="not-utf-8"),
+    ],
+)
+def test_a_source_that_cannot_be_decoded_raises_as_importlib_does(data: bytes) -> None:
+    with pytest.raises(Exception) as expected:
+        importlib.util.decode_source(data)
+    with pytest.raises(type(expected.value)):
+        detect.decode_source(data)
