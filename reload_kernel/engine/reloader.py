@@ -280,7 +280,7 @@ class Reloader:
                 changes[name] = ahead.compiled.snapshot
         if changes:
             ordered = dict(sorted(changes.items(), key=lambda item: self._tracking_order[item[0]]))
-            self._graph_among(self._with_dependents(ordered), ordered)
+            self._graph_for(ordered)
 
     def _ahead_jobs(self, suspects: set[str]) -> list[AheadJob]:
         """(With both the lock and ``_ahead_changed`` held.)"""
@@ -603,14 +603,20 @@ class Reloader:
         snapshot = changes.get(name)
         return snapshot.data if snapshot is not None else self._files[name].failed_data
 
-    def _with_dependents(self, changes: dict[str, SourceSnapshot]) -> list[str]:
+    def _graph_for(self, changes: dict[str, SourceSnapshot]) -> _Graph:
+        """The graph of the changed modules and their dependents."""
+        key = self._dependents_key(changes)
+        return self._graph_among(self._with_dependents(changes, key), changes, key)
+
+    def _with_dependents(
+        self, changes: dict[str, SourceSnapshot], key: tuple[Any, ...]
+    ) -> list[str]:
         """The changed modules and every tracked module importing them, directly or not, in
-        tracking order.
+        tracking order (``key``: ``_dependents_key(changes)``).
 
         Only modules that may import a changed module are parsed (see ``_ImporterIndex``),
         each version once: neither a new import nor an edit re-reads every tracked module.
         """
-        key = self._dependents_key(changes)
         if self._dependents_memo is not None and self._dependents_memo[0] == key:
             return list(self._dependents_memo[1])
         # The index knows the running versions; a newer version on disk is asked directly.
@@ -680,23 +686,25 @@ class Reloader:
         splice = len(changes) <= AHEAD_LIMIT
         for name, snapshot in changes.items():
             self._prepared[name] = self._prepared_version(name, snapshot, splice)
-        graph = self._graph_among(self._with_dependents(changes), changes)
+        graph = self._graph_for(changes)
         for name, prepared in self._prepared.items():
             if prepared.tree is not None:
                 prepared.shape = shape_of(prepared.tree, prepared.text, self._shape(name))
                 prepared.tree = None
         return graph
 
-    def _graph_among(self, candidates: list[str], changes: dict[str, SourceSnapshot]) -> _Graph:
+    def _graph_among(
+        self, candidates: list[str], changes: dict[str, SourceSnapshot], others: tuple[Any, ...]
+    ) -> _Graph:
         """The edges between the modules to go through (only those matter, to order them and
-        to tell which used what changed), and the order to go through them.
+        to tell which used what changed), and the order to go through them. ``others``:
+        ``_dependents_key(changes)``.
 
         Editing one module again and again goes through the same modules each step: the edges
         of every version the previous step read are taken from it, and so is the order when
         the edges came out the same.
         """
         previous = self._last_graph
-        others = self._dependents_key(changes)
         stamp = self._graph_stamp(candidates, changes, others)
         if previous.stamp == stamp:
             return previous  # (the ahead thread's plan, taken up by the step)
