@@ -18,7 +18,7 @@ import ast
 import bisect
 import enum
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -240,13 +240,8 @@ def _changed_span(
     boundary is not clean (a backslash joins the line before to them).
 
     ``firsts`` and ``lasts``: where the old version's statements start and end."""
-    shared = min(len(old_lines), len(new_lines))
-    prefix = 0
-    while prefix < shared and old_lines[prefix] == new_lines[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < shared - prefix and old_lines[-1 - suffix] == new_lines[-1 - suffix]:
-        suffix += 1
+    prefix = common_prefix_length(old_lines, new_lines)
+    suffix = common_prefix_length(old_lines[prefix:][::-1], new_lines[prefix:][::-1])
     # The changed old lines, counting from 1: [low, high], empty (high = low - 1) when lines
     # were only inserted. Grown over every statement they touch, or that an insertion splits:
     # those from the first ending at or after ``low`` to the last starting at or before
@@ -265,6 +260,21 @@ def _changed_span(
     if first > 1 and old_lines[first - 2].endswith("\\"):
         return None
     return first, last - 1, len(new_lines) - len(old_lines)
+
+
+def common_prefix_length(one: Sequence[Any], other: Sequence[Any]) -> int:
+    """How many items the two sequences (bytes, lists of lines) start with alike.
+
+    By bisection on slices: a few comparisons at C speed rather than a loop over the items
+    (a Python loop over a 2,000-line module's lines costs a few hundred µs)."""
+    shortest, longest = 0, min(len(one), len(other))
+    while shortest < longest:
+        middle = (shortest + longest + 1) // 2
+        if one[:middle] == other[:middle]:
+            shortest = middle
+        else:
+            longest = middle - 1
+    return shortest
 
 
 def _text_key(kind: str, node: ast.stmt, lines: list[str]) -> TextKey | None:

@@ -28,7 +28,14 @@ from typing import Any
 from .ahead import AHEAD_LIMIT, Ahead, AheadJob, AheadThread, prepare_ahead
 from .compile_warnings import install_warning_filter, warnings_become_errors, warnings_raised
 from .detect import FileState, SourceSnapshot, decode_source, read_snapshot, stat_stamp
-from .diff import PARSE_ERRORS, EditKind, ModuleShape, classify_edit, shape_of
+from .diff import (
+    PARSE_ERRORS,
+    EditKind,
+    ModuleShape,
+    classify_edit,
+    common_prefix_length,
+    shape_of,
+)
 from .graph import RUNS_CODE, STAR, import_edges, reload_groups
 from .hook import ImportRecorder
 from .interrupts import InterruptGuard
@@ -1204,25 +1211,13 @@ def _changed_region(before: bytes, after: bytes) -> bytes:
     """The bytes of ``after`` that differ from ``before``, grown to whole runs of ASCII
     identifier characters: every such run of ``after`` lies inside it or is a run of
     ``before`` too (with the same bytes on either side)."""
-    start = _common_prefix_length(before, after)
-    end = len(after) - _common_prefix_length(before[start:][::-1], after[start:][::-1])
+    start = common_prefix_length(before, after)
+    end = len(after) - common_prefix_length(before[start:][::-1], after[start:][::-1])
     while start > 0 and after[start - 1] in _WORD_CHARACTERS:
         start -= 1
     while end < len(after) and after[end] in _WORD_CHARACTERS:
         end += 1
     return after[start:end]
-
-
-def _common_prefix_length(one: bytes, other: bytes) -> int:
-    """(By bisection on slices: a few comparisons at C speed instead of a byte-by-byte loop.)"""
-    shortest, longest = 0, min(len(one), len(other))
-    while shortest < longest:
-        middle = (shortest + longest + 1) // 2
-        if one[:middle] == other[:middle]:
-            shortest = middle
-        else:
-            longest = middle - 1
-    return shortest
 
 
 #: The bytes of ``_ASCII_WORD``.

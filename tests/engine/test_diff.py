@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ast
+import random
 import textwrap
+from collections.abc import Sequence
 
 import pytest
 
+from reload_kernel.engine import diff
 from reload_kernel.engine.diff import EditKind, classify_edit, shape_of
 
 BASE = """\
@@ -118,3 +121,22 @@ def test_shape_of_leaves_the_tree_unchanged() -> None:
     shape_of(tree)
 
     assert ast.dump(tree) == before
+
+
+def test_common_prefix_length_counts_the_items_both_start_with() -> None:
+    def counted(one: Sequence[object], other: Sequence[object]) -> int:
+        length = 0
+        while length < min(len(one), len(other)) and one[length] == other[length]:
+            length += 1
+        return length
+
+    generator = random.Random(7)
+    for _ in range(500):
+        one = [generator.choice("ab") for _ in range(generator.randrange(12))]
+        other = one[: generator.randrange(len(one) + 1)] + [
+            generator.choice("abc") for _ in range(generator.randrange(6))
+        ]
+        assert diff.common_prefix_length(one, other) == counted(one, other)
+        assert diff.common_prefix_length(bytes(map(ord, one)), bytes(map(ord, other))) == counted(
+            one, other
+        )
