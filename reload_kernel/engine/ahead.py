@@ -45,7 +45,7 @@ from .load import (
     ModuleLoadError,
     compile_snapshot,
     compile_spliced,
-    parse_source,
+    shape_of_source,
     without_tree,
 )
 
@@ -125,8 +125,7 @@ def prepare_ahead(job: AheadJob) -> Ahead | None:
         with warnings_raised():
             loaded_shape = job.previous_shape
             if loaded_shape is None:  # the running version's, as Reloader._shape makes it
-                text, tree = parse_source(job.loaded, job.path)
-                loaded_shape = shape_of(tree, text)
+                loaded_shape = shape_of_source(job.loaded, job.path)
             compiled, shape = _compiled_with_shape(job.name, snapshot, loaded_shape)
     except (ModuleLoadError, Warning, *PARSE_ERRORS):  # (Warning: one not made a SyntaxError)
         return None

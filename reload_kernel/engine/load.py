@@ -27,7 +27,7 @@ from types import CodeType, FunctionType, ModuleType
 from typing import Any
 
 from .detect import SourceSnapshot, decode_source
-from .diff import PARSE_ERRORS, ModuleShape, splice_shape
+from .diff import PARSE_ERRORS, ModuleShape, shape_of, splice_shape
 from .patch import (
     MISSING,
     Reconciler,
@@ -108,6 +108,12 @@ def parse_source(data: bytes, filename: str) -> tuple[str, ast.Module]:
     """The source decoded (honouring a coding cookie) and parsed; raises PARSE_ERRORS."""
     text = decode_source(data)
     return text, ast.parse(text, filename=filename)
+
+
+def shape_of_source(data: bytes, filename: str) -> ModuleShape:
+    """The shape of a version of a module, from its bytes; raises PARSE_ERRORS."""
+    text, tree = parse_source(data, filename)
+    return shape_of(tree, text)
 
 
 def compile_snapshot(module_name: str, snapshot: SourceSnapshot) -> CompiledSource:

@@ -48,6 +48,7 @@ from .load import (
     parse_source,
     patch_bodies,
     rerun,
+    shape_of_source,
     without_tree,
 )
 from .patch import MISSING, UndoLog
@@ -957,8 +958,7 @@ class Reloader:
         if shape is None:
             loaded = self._files[name].loaded
             try:
-                text, tree = parse_source(loaded.data, loaded.path)
-                shape = shape_of(tree, text)
+                shape = shape_of_source(loaded.data, loaded.path)
             except PARSE_ERRORS:
                 shape = shape_of(ast.Module(body=[], type_ignores=[]))
             self._shapes[name] = shape
