@@ -141,7 +141,7 @@ class ReloadKernel(IPythonKernel):
         self._keep_ipython_autoreload_off()
         if not self.enabled:
             return None
-        report = self._reload(cell=self.execution_count)
+        report = self._reload(before_a_cell=True)
         if not report and not self.strict:
             return None  # most cells
         failures = self.reloader.failures if self.strict else []
@@ -208,9 +208,10 @@ class ReloadKernel(IPythonKernel):
         manager = self._shell.input_transformer_manager
         return (*manager.cleanup_transforms, *manager.line_transforms, *manager.token_transformers)
 
-    def _reload(self, cell: int | None) -> Report:
+    def _reload(self, before_a_cell: bool) -> Report:
         report = self.reloader.reload(self._shell.user_ns)
-        if report:
+        if report:  # (the cell's number is asked for only then: most cells reload nothing)
+            cell = self.execution_count if before_a_cell else None
             self.last_reload = LastReload(report, datetime.now(), cell)
         return report
 
@@ -309,7 +310,7 @@ class ReloadKernel(IPythonKernel):
     def reload_now(self) -> Report:
         """Reload at once, paused or not."""
         self._start_engine()
-        return self._reload(cell=None)
+        return self._reload(before_a_cell=False)
 
     def exclude_modules(self, names: list[str]) -> None:
         """Never reload these modules or packages again in this kernel."""
