@@ -240,8 +240,7 @@ def _changed_span(
     boundary is not clean (a backslash joins the line before to them).
 
     ``firsts`` and ``lasts``: where the old version's statements start and end."""
-    prefix = common_prefix_length(old_lines, new_lines)
-    suffix = common_prefix_length(old_lines[prefix:][::-1], new_lines[prefix:][::-1])
+    prefix, suffix = common_ends(old_lines, new_lines)
     # The changed old lines, counting from 1: [low, high], empty (high = low - 1) when lines
     # were only inserted. Grown over every statement they touch, or that an insertion splits:
     # those from the first ending at or after ``low`` to the last starting at or before
@@ -260,6 +259,13 @@ def _changed_span(
     if first > 1 and old_lines[first - 2].endswith("\\"):
         return None
     return first, last - 1, len(new_lines) - len(old_lines)
+
+
+def common_ends(one: Sequence[Any], other: Sequence[Any]) -> tuple[int, int]:
+    """How many items the two sequences start with alike, and how many of the rest they end
+    with alike (the two never overlap)."""
+    prefix = common_prefix_length(one, other)
+    return prefix, common_prefix_length(one[prefix:][::-1], other[prefix:][::-1])
 
 
 def common_prefix_length(one: Sequence[Any], other: Sequence[Any]) -> int:

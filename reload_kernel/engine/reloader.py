@@ -33,7 +33,7 @@ from .diff import (
     EditKind,
     ModuleShape,
     classify_edit,
-    common_prefix_length,
+    common_ends,
     shape_of,
 )
 from .graph import RUNS_CODE, STAR, import_edges, reload_groups
@@ -1211,8 +1211,8 @@ def _changed_region(before: bytes, after: bytes) -> bytes:
     """The bytes of ``after`` that differ from ``before``, grown to whole runs of ASCII
     identifier characters: every such run of ``after`` lies inside it or is a run of
     ``before`` too (with the same bytes on either side)."""
-    start = common_prefix_length(before, after)
-    end = len(after) - common_prefix_length(before[start:][::-1], after[start:][::-1])
+    start, suffix = common_ends(before, after)
+    end = len(after) - suffix
     while start > 0 and after[start - 1] in _WORD_CHARACTERS:
         start -= 1
     while end < len(after) and after[end] in _WORD_CHARACTERS:
@@ -1220,8 +1220,8 @@ def _changed_region(before: bytes, after: bytes) -> bytes:
     return after[start:end]
 
 
-#: The bytes of ``_ASCII_WORD``.
-_WORD_CHARACTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+#: The bytes ``_ASCII_WORD`` matches.
+_WORD_CHARACTERS = frozenset(byte for byte in range(128) if _ASCII_WORD.match(bytes([byte])))
 
 
 @functools.lru_cache(maxsize=16)
