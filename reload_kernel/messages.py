@@ -10,8 +10,8 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from .engine import ModuleReloaded, ReloadFailed, ReloadMode, Report
 
@@ -175,8 +175,7 @@ class ReloadState(enum.Enum):
     """Started with ``ReloadKernel.enabled=False``: nothing is tracked until ``resume``."""
 
 
-@dataclass(frozen=True)
-class LastReload:
+class LastReload(NamedTuple):
     """The last reload step that did something, and when."""
 
     report: Report
@@ -185,8 +184,7 @@ class LastReload:
     """The execution count of the cell it ran before; None for ``%reload_kernel now``."""
 
 
-@dataclass(frozen=True)
-class Status:
+class Status(NamedTuple):
     """What ``%reload_kernel status`` shows."""
 
     state: ReloadState

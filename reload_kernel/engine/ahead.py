@@ -29,13 +29,12 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import dataclasses
 import functools
 import os
 import select
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .compile_warnings import warnings_become_errors, warnings_raised
 from .detect import SourceSnapshot, read_snapshot
@@ -57,8 +56,7 @@ AHEAD_LIMIT = 8
 AHEAD_MAX_BYTES = 512 * 1024
 
 
-@dataclass(frozen=True)
-class AheadJob:
+class AheadJob(NamedTuple):
     """A tracked module whose file may have changed, as the reloader knew it at that moment."""
 
     name: str
@@ -76,8 +74,7 @@ class AheadJob:
     """The running version's shape, when known."""
 
 
-@dataclass(frozen=True)
-class Ahead:
+class Ahead(NamedTuple):
     """A version of a module compiled ahead of the cell."""
 
     name: str
@@ -95,7 +92,7 @@ class Ahead:
     def for_snapshot(self, snapshot: SourceSnapshot) -> CompiledSource:
         """The compiled source, as if compiled from ``snapshot`` (which holds the same bytes:
         its stamp is the one the reload step read them under)."""
-        return dataclasses.replace(self.compiled, snapshot=snapshot)
+        return self.compiled._replace(snapshot=snapshot)
 
 
 def prepare_ahead(job: AheadJob) -> Ahead | None:
@@ -116,9 +113,9 @@ def prepare_ahead(job: AheadJob) -> Ahead | None:
         # and read after this drain, which tells the step it need not read it
         # (``Reloader._read_ahead``). The very bytes object is kept: what was found for it is
         # remembered by identity.
-        snapshot = dataclasses.replace(snapshot, data=job.prepared.data)
-        compiled = dataclasses.replace(job.prepared.compiled, snapshot=snapshot)
-        return dataclasses.replace(job.prepared, drained=job.drained, compiled=compiled)
+        snapshot = snapshot._replace(data=job.prepared.data)
+        compiled = job.prepared.compiled._replace(snapshot=snapshot)
+        return job.prepared._replace(drained=job.drained, compiled=compiled)
     if not warnings_become_errors(job.path):
         return None
     try:

@@ -19,7 +19,7 @@ import importlib.util
 import os
 import stat
 import time
-from dataclasses import dataclass
+from typing import NamedTuple
 
 #: Files modified this recently (relative to when we looked) are compared by content.
 #: Two seconds covers filesystems with whole-second or two-second timestamps (FAT, some NFS).
@@ -29,8 +29,7 @@ RACY_WINDOW_NS = 2_000_000_000
 _MAX_READ_ATTEMPTS = 5
 
 
-@dataclass(frozen=True)
-class Stamp:
+class Stamp(NamedTuple):
     """A file's stat signature."""
 
     mtime_ns: int
@@ -43,8 +42,7 @@ class Stamp:
         return cls(stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size, stat.st_ino)
 
 
-@dataclass(frozen=True)
-class SourceSnapshot:
+class SourceSnapshot(NamedTuple):
     """The bytes of a source file together with the stamp they were read under."""
 
     path: str

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ast
 import builtins
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 STAR = "*"
 """The names read by ``from target import *``."""
@@ -29,8 +29,7 @@ FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 _BUILTIN_NAMES = frozenset(dir(builtins))
 
 
-@dataclass(frozen=True)
-class ImportEdge:
+class ImportEdge(NamedTuple):
     """``importer`` used ``target`` at import time.
 
     ``names`` holds what it used: the attribute names it read (``from target import a, b`` gives
@@ -87,8 +86,7 @@ def import_edges(
     ]
 
 
-@dataclass(frozen=True)
-class _Origin:
+class _Origin(NamedTuple):
     """What an import bound a name to: the object at dotted path ``parts``, whose first
     ``module_parts`` parts certainly name a module (``import a.b as x`` → ``a.b``, both; ``from
     a import X`` → ``a.X``, of which only ``a``)."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ast
 import builtins
-import dataclasses
 import functools
 import sys
 import threading
@@ -24,7 +23,7 @@ import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import CodeType, FunctionType, ModuleType
-from typing import Any
+from typing import Any, NamedTuple
 
 from .detect import SourceSnapshot, decode_source
 from .diff import PARSE_ERRORS, ModuleShape, shape_of, splice_shape
@@ -90,8 +89,7 @@ class NotReloadableError(Exception):
     """A module's new version did something that cannot be done to a module already in use."""
 
 
-@dataclass(frozen=True)
-class CompiledSource:
+class CompiledSource(NamedTuple):
     """A snapshot decoded, parsed and compiled."""
 
     snapshot: SourceSnapshot
@@ -155,7 +153,7 @@ def compile_spliced(
 def without_tree(compiled: CompiledSource) -> CompiledSource:
     """The compiled source keeping only the code: a tree kept alive while module code runs
     would be promoted through the collector's generations (thousands of objects)."""
-    return dataclasses.replace(compiled, tree=NO_TREE)
+    return compiled._replace(tree=NO_TREE)
 
 
 # --- function bodies only -------------------------------------------------------------------

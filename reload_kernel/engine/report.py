@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 class ReloadMode(enum.Enum):
@@ -17,8 +18,7 @@ class ReloadMode(enum.Enum):
     """Only comments or formatting changed: line numbers were updated, nothing else."""
 
 
-@dataclass(frozen=True)
-class ModuleReloaded:
+class ModuleReloaded(NamedTuple):
     """A module now runs the code on disk."""
 
     module: str
@@ -30,8 +30,7 @@ class ModuleReloaded:
     """For a module re-run only because modules it imports from changed: those modules."""
 
 
-@dataclass(frozen=True)
-class ReloadFailed:
+class ReloadFailed(NamedTuple):
     """A module could not be reloaded; it keeps its previous version."""
 
     module: str
@@ -42,16 +41,14 @@ class ReloadFailed:
     source_line: str | None = None
 
 
-@dataclass(frozen=True)
-class FileMissing:
+class FileMissing(NamedTuple):
     """A module's file was deleted or cannot be found; the module keeps its loaded version."""
 
     module: str
     path: str
 
 
-@dataclass(frozen=True)
-class IdentityLost:
+class IdentityLost(NamedTuple):
     """An object could not be updated in place: code holding the old one keeps the old version."""
 
     module: str
