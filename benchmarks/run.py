@@ -70,7 +70,7 @@ class Sizes:
 
 
 FULL = Sizes(
-    start_rounds=8,
+    start_rounds=16,
     stack=SCIENTIFIC_STACK,
     user_modules=200,
     idle_rounds=300,

@@ -40,6 +40,10 @@ from .wire import stream_frames
 #: A cell made only of these magics runs even in strict mode: it is how one gets out of it.
 _CONTROL_MAGIC = "%reload_kernel"
 
+#: How long after a cell its imports are recorded (see ``_after_cell``): enough for the event
+#: loop to wait once, and for the reply to leave meanwhile.
+_RECORD_WHEN_IDLE_SECONDS = 0.001
+
 
 class ReloadError(Exception):
     """Strict mode: a cell was not run because one of the user's modules failed to reload."""
@@ -167,17 +171,26 @@ class ReloadKernel(IPythonKernel):
             return _error_reply(error, [], self._shell.execution_count - 1)
 
     def _after_cell(self, code: str) -> None:
-        """After a cell of the main shell: its imports are recorded once its reply is sent
-        (nobody waits for that), and always before the next cell's reload step."""
+        """After a cell of the main shell: its imports are recorded once the kernel is idle,
+        and always before the next cell's reload step.
+
+        Not as soon as the reply is sent: ipykernel hands the reply to another thread (the
+        shell channel's, on ipykernel 7; the event loop's next turn, on 6), which needs the
+        GIL to pass it on, and gets it only when the main thread next blocks. Python work
+        scheduled right after the reply delays it by that much. A timer lets the event loop
+        block first.
+        """
         try:
             self._keep_ipython_autoreload_off()  # loaded by this cell: say so in this cell
         except (Exception, KeyboardInterrupt):  # the cell's reply must still be sent
             self.log.exception("could not switch IPython's autoreload off")
         self._cell_to_record = code
         try:
-            asyncio.get_running_loop().call_soon(self._record_previous_cell)
+            loop = asyncio.get_running_loop()
         except RuntimeError:  # (no event loop runs this kernel: record it now)
             self._record_previous_cell()
+        else:
+            loop.call_later(_RECORD_WHEN_IDLE_SECONDS, self._record_previous_cell)
 
     def _record_previous_cell(self) -> None:
         code, self._cell_to_record = self._cell_to_record, None
