@@ -131,7 +131,7 @@ class ReloadKernel(IPythonKernel):
 
     def _before_cell(self, code: str, store_history: bool) -> dict[str, Any] | None:
         """The reload step. Returns an error reply when the cell must not run."""
-        self._record_previous_cell()  # (if that did not happen after its reply)
+        self._record_previous_cell()  # (if its timer has not fired yet)
         try:
             return self._reload_step(code, store_history)
         except KeyboardInterrupt:
@@ -171,19 +171,23 @@ class ReloadKernel(IPythonKernel):
             return _error_reply(error, [], self._shell.execution_count - 1)
 
     def _after_cell(self, code: str) -> None:
-        """After a cell of the main shell: its imports are recorded once the kernel is idle,
-        and always before the next cell's reload step.
+        """After a cell of the main shell: the names it imported are recorded once the kernel
+        is idle, and always before the next cell's reload step.
 
-        Not as soon as the reply is sent: ipykernel hands the reply to another thread (the
-        shell channel's, on ipykernel 7; the event loop's next turn, on 6), which needs the
-        GIL to pass it on, and gets it only when the main thread next blocks. Python work
-        scheduled right after the reply delays it by that much. A timer lets the event loop
-        block first.
+        Most cells import nothing, which a look at the cell tells at once: they leave nothing
+        to do after the reply. The others are recorded by a timer rather than on the event
+        loop's next turn: ipykernel hands the reply to another thread (the shell channel's, on
+        ipykernel 7; the event loop's next turn, on 6), which needs the GIL to pass it on and
+        gets it only when the main thread next blocks, so Python work right after the reply
+        would delay it.
         """
         try:
             self._keep_ipython_autoreload_off()  # loaded by this cell: say so in this cell
+            if not self._worth_recording(code):
+                return
         except (Exception, KeyboardInterrupt):  # the cell's reply must still be sent
-            self.log.exception("could not switch IPython's autoreload off")
+            self.log.exception("could not look at the cell after it ran")
+            return
         self._cell_to_record = code
         try:
             loop = asyncio.get_running_loop()
@@ -200,11 +204,15 @@ class ReloadKernel(IPythonKernel):
     def _record_cell(self, code: str) -> None:
         """Tell the engine which names the cell imported (see ``Reloader.record_cell``)."""
         try:
-            if self._engine_started and self._may_bind_imported_names(code):
+            if self._worth_recording(code):
                 python = self._shell.input_transformer_manager.transform_cell(code)
                 self.reloader.record_cell(python, self._shell.user_ns)
         except (Exception, KeyboardInterrupt):  # a cell's reply must never wait on this
             self.log.exception("could not record the cell's imports")
+
+    def _worth_recording(self, code: str) -> bool:
+        """Whether the cell's imports are worth telling the engine about."""
+        return self._engine_started and self._may_bind_imported_names(code)
 
     def _may_bind_imported_names(self, code: str) -> bool:
         """Whether the cell may have changed the notebook's ``from m import x`` bindings.
