@@ -22,6 +22,7 @@ import importlib.util
 import json
 import os
 import platform
+import random
 import statistics
 import sys
 import tempfile
@@ -585,7 +586,7 @@ def report(results: Results, sizes: Sizes, kinds: list[KernelKind]) -> tuple[str
             [
                 "measure (median)",
                 *[kind.label for kind in kinds],
-                "reload_kernel − plain, paired",
+                "reload_kernel − plain, paired (95% interval)",
                 "target",
             ]
         ),
@@ -607,6 +608,10 @@ def report(results: Results, sizes: Sizes, kinds: list[KernelKind]) -> tuple[str
             all_met &= met
             verdict = " ✓" if met else " ✗"
         delta = "–" if overhead is None else f"{overhead * 1000:+.2f} ms"
+        interval = median_interval(paired_differences(results, measure, ours))
+        if interval is not None:
+            low, high = interval
+            delta += f" ({low * 1000:+.2f} to {high * 1000:+.2f})"
         lines.append(row([label, *[milliseconds(v) for v in values], delta, target + verdict]))
 
     stack_modules = results.facts.get("idle (stack)", {})
@@ -717,12 +722,29 @@ def paired_difference(results: Results, measure: str, ours: str | None = None) -
     On a loaded machine the spread of single round trips is far wider than the difference
     sought; pairing samples of the same round cancels most of the drift.
     """
+    differences = paired_differences(results, measure, ours)
+    return statistics.median(differences) if differences else None
+
+
+def paired_differences(results: Results, measure: str, ours: str | None = None) -> list[float]:
+    """The rounds' differences ``paired_difference`` takes the median of (none when the
+    measure was not run)."""
     plain = results.samples.get(measure, {}).get(PLAIN)
     reloading = results.samples.get(ours or measure, {}).get(RELOAD_KERNEL)
     if not plain or not reloading or len(plain) != len(reloading):
+        return []
+    return [mine - theirs for mine, theirs in zip(reloading, plain, strict=True)]
+
+
+def median_interval(values: list[float], resamples: int = 2000) -> tuple[float, float] | None:
+    """A 95% bootstrap interval for the median of ``values`` (None for fewer than 10): how far
+    the median could move had the same rounds been drawn again. A target within the interval
+    is not settled by the run. Seeded, so the same samples print the same table."""
+    if len(values) < 10:
         return None
-    pairs = zip(reloading, plain, strict=True)
-    return statistics.median(mine - theirs for mine, theirs in pairs)
+    draw = random.Random(0).choices
+    medians = sorted(statistics.median(draw(values, k=len(values))) for _ in range(resamples))
+    return medians[int(resamples * 0.025)], medians[int(resamples * 0.975) - 1]
 
 
 def _modules(counts: dict[str, object]) -> str:
@@ -785,6 +807,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke size, standard library only")
     parser.add_argument("--json", type=Path, help="also write every sample to this file")
     parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="JSON",
+        help="print the table of a run saved with --json (a full run's) and run nothing",
+    )
+    parser.add_argument(
         "--only",
         nargs="+",
         choices=["startup", "stack", "many", "heap"],
@@ -792,6 +820,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
+    if args.report:
+        saved = json.loads(args.report.read_text(encoding="utf-8"))
+        results = Results(saved["samples"], saved["facts"], saved.get("missed_edits", {}))
+        print(report(results, sizes, kernel_kinds())[0])
+        return 0
     if sizes.stack is SCIENTIFIC_STACK:
         _require_stack()
     _compile_own_bytecode()
@@ -814,7 +847,14 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     if args.json:
         args.json.write_text(
-            json.dumps({"samples": bench.results.samples, "facts": bench.results.facts}, indent=1),
+            json.dumps(
+                {
+                    "samples": bench.results.samples,
+                    "facts": bench.results.facts,
+                    "missed_edits": bench.results.missed_edits,
+                },
+                indent=1,
+            ),
             encoding="utf-8",
         )
     missed = bench.results.missed_edits.get(RELOAD_KERNEL, 0)

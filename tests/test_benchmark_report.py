@@ -1,0 +1,63 @@
+"""The benchmark's table: the paired difference's interval, and a saved run printed again."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import statistics
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def run() -> ModuleType:
+    """benchmarks/run.py, a script importing its neighbours by their plain names."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        spec = importlib.util.spec_from_file_location("run_benchmark", BENCHMARKS / "run.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # its dataclasses look their module up there
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_the_interval_holds_the_median_and_narrows_with_more_rounds(run: ModuleType) -> None:
+    assert run.median_interval([0.001] * 9) is None  # too few rounds to say
+    assert run.median_interval([0.002] * 40) == (0.002, 0.002)
+    noisy = [0.001 * ((index * 7919) % 13) for index in range(40)]
+    low, high = run.median_interval(noisy)
+    assert low < statistics.median(noisy) < high
+    assert run.median_interval(noisy) == (low, high)  # the same samples, the same table
+    low_more, high_more = run.median_interval(noisy * 10)
+    assert high_more - low_more < high - low
+
+
+def test_a_saved_run_prints_its_table_again(
+    run: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plain = [0.800 + 0.001 * (index % 5) for index in range(16)]
+    ours = [value + 0.050 for value in plain]
+    saved = tmp_path / "run.json"
+    saved.write_text(
+        json.dumps(
+            {
+                "samples": {"start": {"plain": plain, "reload_kernel": ours}},
+                "facts": {},
+                "missed_edits": {"reload_kernel": 0},
+            }
+        ),
+        encoding="utf-8",
+    )
+    assert run.main(["--report", str(saved)]) == 0
+    start_row = next(
+        line for line in capsys.readouterr().out.splitlines() if "kernel start" in line
+    )
+    assert "+50.00 ms (+50.00 to +50.00) | ≤ +100 ms ✓" in start_row
