@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import statistics
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+from .benchmark_scripts import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def run() -> ModuleType:
-    """benchmarks/run.py, a script importing its neighbours by their plain names."""
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
-        spec = importlib.util.spec_from_file_location("run_benchmark", BENCHMARKS / "run.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # its dataclasses look their module up there
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    return load_benchmark("run.py", "run_benchmark")
 
 
 def test_the_interval_holds_the_median_and_narrows_with_more_rounds(run: ModuleType) -> None:

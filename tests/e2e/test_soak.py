@@ -8,7 +8,6 @@ is ``python benchmarks/soak.py``.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,11 +15,11 @@ from types import ModuleType
 
 import pytest
 
+from ..benchmark_scripts import load_benchmark
 from .harness import Notebook
 
 CYCLES = 100
 WARMUP = 20
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="the soak reads the kernel's figures in /proc"
@@ -28,13 +27,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def load_soak() -> ModuleType:
-    """benchmarks/soak.py, which is a script rather than part of the package."""
-    spec = importlib.util.spec_from_file_location("soak_benchmark", BENCHMARKS / "soak.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("soak.py", "soak_benchmark")
 
 
 class NotebookKernel:
