@@ -183,10 +183,13 @@ class ReloadKernel(IPythonKernel):
         """
         try:
             self._keep_ipython_autoreload_off()  # loaded by this cell: say so in this cell
+        except (Exception, KeyboardInterrupt):  # the cell's reply must still be sent
+            self.log.exception("could not switch IPython's autoreload off")
+        try:
             if not self._worth_recording(code):
                 return
-        except (Exception, KeyboardInterrupt):  # the cell's reply must still be sent
-            self.log.exception("could not look at the cell after it ran")
+        except (Exception, KeyboardInterrupt):
+            self.log.exception("could not look at the cell's imports")
             return
         self._cell_to_record = code
         try:
@@ -198,15 +201,24 @@ class ReloadKernel(IPythonKernel):
 
     def _record_previous_cell(self) -> None:
         code, self._cell_to_record = self._cell_to_record, None
-        if code is not None:
-            self._record_cell(code)
+        if code is not None:  # (only a cell worth recording is left here: see _after_cell)
+            self._record_imports(code)
 
     def _record_cell(self, code: str) -> None:
+        """Tell the engine which names the cell imported, if it may have imported any."""
+        try:
+            worth_it = self._worth_recording(code)
+        except (Exception, KeyboardInterrupt):  # a cell's reply must never wait on this
+            self.log.exception("could not look at the cell's imports")
+            return
+        if worth_it:
+            self._record_imports(code)
+
+    def _record_imports(self, code: str) -> None:
         """Tell the engine which names the cell imported (see ``Reloader.record_cell``)."""
         try:
-            if self._worth_recording(code):
-                python = self._shell.input_transformer_manager.transform_cell(code)
-                self.reloader.record_cell(python, self._shell.user_ns)
+            python = self._shell.input_transformer_manager.transform_cell(code)
+            self.reloader.record_cell(python, self._shell.user_ns)
         except (Exception, KeyboardInterrupt):  # a cell's reply must never wait on this
             self.log.exception("could not record the cell's imports")
 
