@@ -601,14 +601,15 @@ def report(results: Results, sizes: Sizes, kinds: list[KernelKind]) -> tuple[str
         the same measure) minus plain's ``measure``."""
         nonlocal all_met
         values = [results.median(measure, name) for name in names]
-        overhead = paired_difference(results, measure, ours)
+        differences = paired_differences(results, measure, ours)
+        overhead = statistics.median(differences) if differences else None
         verdict = ""
         if limit is not None and overhead is not None:
             met = overhead <= limit
             all_met &= met
             verdict = " ✓" if met else " ✗"
         delta = "–" if overhead is None else f"{overhead * 1000:+.2f} ms"
-        interval = median_interval(paired_differences(results, measure, ours))
+        interval = median_interval(differences)
         if interval is not None:
             low, high = interval
             delta += f" ({low * 1000:+.2f} to {high * 1000:+.2f})"
@@ -715,20 +716,14 @@ def report(results: Results, sizes: Sizes, kinds: list[KernelKind]) -> tuple[str
     return "\n".join(lines), all_met
 
 
-def paired_difference(results: Results, measure: str, ours: str | None = None) -> float | None:
-    """Median over rounds of (reload_kernel − plain), each pair taken moments apart: plain's
-    ``measure`` against reload_kernel's ``ours`` (by default the same measure).
+def paired_differences(results: Results, measure: str, ours: str | None = None) -> list[float]:
+    """Per round, reload_kernel − plain, each pair taken moments apart: plain's ``measure``
+    against reload_kernel's ``ours`` (by default the same measure); none when the measure was
+    not run. The table shows their median.
 
     On a loaded machine the spread of single round trips is far wider than the difference
     sought; pairing samples of the same round cancels most of the drift.
     """
-    differences = paired_differences(results, measure, ours)
-    return statistics.median(differences) if differences else None
-
-
-def paired_differences(results: Results, measure: str, ours: str | None = None) -> list[float]:
-    """The rounds' differences ``paired_difference`` takes the median of (none when the
-    measure was not run)."""
     plain = results.samples.get(measure, {}).get(PLAIN)
     reloading = results.samples.get(ours or measure, {}).get(RELOAD_KERNEL)
     if not plain or not reloading or len(plain) != len(reloading):
@@ -822,7 +817,9 @@ def main(argv: list[str] | None = None) -> int:
     sizes = QUICK if args.quick else FULL
     if args.report:
         saved = json.loads(args.report.read_text(encoding="utf-8"))
-        results = Results(saved["samples"], saved["facts"], saved.get("missed_edits", {}))
+        if "missed_edits" not in saved:
+            sys.exit(f"{args.report}: no missed_edits in it (saved before --report existed)")
+        results = Results(saved["samples"], saved["facts"], saved["missed_edits"])
         print(report(results, sizes, kernel_kinds())[0])
         return 0
     if sizes.stack is SCIENTIFIC_STACK:
