@@ -413,7 +413,11 @@ def transplant_class(old: type, new: type, reconciler: Reconciler) -> str | None
             continue
         if key == _ABC_STATE and _ABC_STATE in old.__dict__:
             continue  # keeps ``Old.register(Virtual)`` made by the notebook or other modules
-        type.__setattr__(old, key, _class_attribute(old, key, value, reconciler))
+        result = _class_attribute(old, key, value, reconciler)
+        if old.__dict__.get(key, MISSING) is not result:
+            # (A method updated in place is there already: setting a class attribute, even
+            # to the same object, makes CPython update the class's slots and caches.)
+            type.__setattr__(old, key, result)
     if isinstance(old, abc.ABCMeta):
         cast(Any, old)._abc_caches_clear()  # isinstance answers cached for the old body
         abc.update_abstractmethods(cast(Any, old))
