@@ -79,8 +79,6 @@ _SAVE_FINISHED = IN_CLOSE_WRITE | IN_MOVED_TO
 
 _EVENT_HEADER = struct.Struct("iIII")  # wd, mask, cookie, len; then `len` bytes of name
 _READ_SIZE = 256 * 1024
-#: The largest event: its header and a name of NAME_MAX bytes with a terminating NUL.
-_LARGEST_EVENT = _EVENT_HEADER.size + 255 + 1
 
 #: Filesystem types whose files can change without a local system call (mountinfo names).
 _REMOTE_FILESYSTEMS = frozenset(
@@ -164,10 +162,6 @@ class Inotify:
                 name = buffer[offset : offset + length].rstrip(b"\0")
                 offset += length
                 yield wd, mask, os.fsdecode(name)
-            if len(buffer) <= _READ_SIZE - _LARGEST_EVENT:
-                # A read returns every queued event that fits: with room left for the largest
-                # one, the queue was empty (a read failing with EAGAIN would say so again).
-                return
 
     def has_events(self) -> bool:
         """Whether an event is queued (one ``poll``, which never blocks)."""
