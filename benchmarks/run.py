@@ -76,7 +76,7 @@ FULL = Sizes(
     user_modules=200,
     idle_rounds=300,
     processes=6,
-    edit_rounds=100,
+    edit_rounds=250,
     paced_rounds=40,
     bulk_modules=200,
     bulk_rounds=5,
@@ -307,7 +307,7 @@ class Bench:
         ]
         for kernel in ours:
             kernel.check(_SWITCH_PROBE, silent=True)
-        for round_index in range(self.sizes.idle_rounds // 2):
+        for round_index in range(self.sizes.idle_rounds):
             for on in (True, False) if round_index % 2 else (False, True):
                 for kernel in ours:
                     kernel.check(f"_reload_kernel_cells({on})", silent=True)
