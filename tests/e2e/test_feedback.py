@@ -100,6 +100,56 @@ def test_reload_line_comes_before_everything_the_cell_prints(notebook: Notebook)
     assert "".join(text for name, text in cell.streams[1:] if name == "stderr") == "err\n"
 
 
+def test_reload_line_comes_before_the_error_of_a_cell_that_raises(notebook: Notebook) -> None:
+    notebook.write("chatty.py", "VALUE = 1\n")
+    notebook.run("import chatty").check()
+    notebook.write("chatty.py", "VALUE = 2\n")
+
+    cell = notebook.run("raise ValueError(chatty.VALUE)")
+
+    assert (cell.output_types, cell.error) == (["stream", "error"], ("ValueError", "2"))
+    assert cell.stderr == "↻ reloaded chatty\n"
+
+
+def test_a_failed_reload_is_shown_while_the_cell_still_runs(notebook: Notebook) -> None:
+    """A reload line alone waits for the cell's first output (at the latest its end); a
+    failure does not: in a long cell, the user may want to stop it and fix the file."""
+    notebook.write("fragile.py", "VALUE = 1\n")
+    notebook.run("import fragile").check()
+    notebook.write("fragile.py", "VALUE = (\n")
+    release = notebook.workdir / "release"
+    msg_id = notebook.client.execute(
+        f"import os, time\nwhile not os.path.exists({str(release)!r}):\n    time.sleep(0.01)\n"
+    )
+    try:
+        shown = _first_output_while_running(notebook, msg_id)
+    finally:
+        release.write_text("", encoding="utf-8")  # the cell ends either way
+
+    assert shown["name"] == "stderr"
+    assert shown["text"].startswith("⚠ reload failed: fragile.py line 1: SyntaxError")
+    reply = notebook.client.get_shell_msg(timeout=CELL_TIMEOUT)
+    assert reply["content"]["status"] == "ok"
+
+
+def _first_output_while_running(notebook: Notebook, msg_id: str) -> dict[str, Any]:
+    """The content of the cell's first output, which must come before the cell ends."""
+    while True:
+        try:
+            message = notebook.client.get_iopub_msg(timeout=CELL_TIMEOUT)
+        except queue.Empty:
+            pytest.fail("nothing was shown while the cell ran")
+        if message["parent_header"].get("msg_id") != msg_id:
+            continue
+        kind = message["msg_type"]
+        assert kind != "status" or message["content"]["execution_state"] != "idle", (
+            "the cell ended before anything was shown"
+        )
+        if kind not in ("status", "execute_input"):
+            content: dict[str, Any] = message["content"]
+            return content
+
+
 @pytest.mark.parametrize(
     "edit",
     [
