@@ -9,11 +9,10 @@ IPython's own autoreload from reloading a second time, and holds the settings th
 from __future__ import annotations
 
 import asyncio
-import collections
 import dataclasses
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -256,20 +255,17 @@ class ReloadKernel(IPythonKernel):
     def _show(self, report: Report) -> None:
         text = render(report, self.verbosity)
         if text:
-            # Reloads alone can wait for the cell's first output; a problem is shown at once
-            # (in a long cell, the user may want to stop it and fix the file).
-            problem = report.failed or report.missing or report.identity_lost
-            self._say(text, at_once=bool(problem))
+            self._say(text)
 
-    def _say(self, text: str, at_once: bool = True) -> None:
+    def _say(self, text: str) -> None:
         """Show ``text`` as the cell's stderr, ahead of anything the cell itself prints.
 
         Sent as a stream message of its own, on ipykernel's IOPub thread (which owns the
-        socket), queued before anything the cell prints. Writing to ``sys.stderr`` would need
-        a flush to come out first, and a flush from the main thread waits for the IOPub thread
-        (~0.5 ms per reload). Its frames are made here, cheaply (see ``wire``).
-
-        Not ``at_once``: queued without waking the thread (see ``_queue_without_waking``).
+        socket). Writing to ``sys.stderr`` would need a flush to come out first, and a flush
+        from the main thread waits for the IOPub thread (~0.5 ms per reload). Scheduled now,
+        it is sent before anything the cell prints, which the IOPub thread sends later in the
+        same order. Its frames are made here, cheaply (see ``wire``): ipykernel's flush before
+        the reply waits for the send anyway.
         """
         io_thread = getattr(self, "iopub_thread", None)
         if self.session is None or io_thread is None:  # not connected (e.g. embedded)
@@ -284,8 +280,7 @@ class ReloadKernel(IPythonKernel):
             if io_thread.socket is not None:  # None once the kernel shuts down
                 io_thread.socket.send_multipart(frames)
 
-        if at_once or not _queue_without_waking(io_thread, send):
-            io_thread.schedule(send)
+        io_thread.schedule(send)
 
     def _cell_not_run(
         self, code: str, store_history: bool, error: BaseException, traceback: list[str]
@@ -385,26 +380,6 @@ def _error_reply(
         "user_expressions": {},
         "payload": [],
     }
-
-
-def _queue_without_waking(io_thread: Any, send: Callable[[], None]) -> bool:
-    """Put ``send`` in the queue of ipykernel's IOPub thread without waking the thread;
-    False when that cannot be done (then ``schedule`` it, which wakes the thread).
-
-    Woken while a cell runs, the thread takes the GIL from the cell to send one message: a
-    cell sent right after a save took 0.07 to 0.24 ms longer (paired medians of three
-    same-process A/B runs of 150 to 250 rounds; waking it just before the cell's own code, at
-    ``pre_run_cell``, saved nothing). It need not be woken: whenever it wakes it runs every
-    queued event in order, and it is woken by the cell's first output (so the message still
-    comes first), and at the latest by the flush of stdout and stderr that ipykernel makes
-    before each reply (6.29 and 7.x alike).
-    """
-    events = getattr(io_thread, "_events", None)
-    thread = getattr(io_thread, "thread", None)
-    if not isinstance(events, collections.deque) or thread is None or not thread.is_alive():
-        return False  # another ipykernel's queue, or no thread to run it (``schedule`` sends)
-    events.append(send)
-    return True
 
 
 def _on_main_thread() -> bool:

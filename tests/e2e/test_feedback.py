@@ -111,12 +111,21 @@ def test_reload_line_comes_before_the_error_of_a_cell_that_raises(notebook: Note
     assert cell.stderr == "↻ reloaded chatty\n"
 
 
-def test_a_failed_reload_is_shown_while_the_cell_still_runs(notebook: Notebook) -> None:
-    """A reload line alone waits for the cell's first output (at the latest its end); a
-    failure does not: in a long cell, the user may want to stop it and fix the file."""
+@pytest.mark.parametrize(
+    ("edit", "line"),
+    [
+        pytest.param("VALUE = 2\n", "↻ reloaded fragile\n", id="reloaded"),
+        pytest.param("VALUE = (\n", "⚠ reload failed: fragile.py line 1: SyntaxError", id="failed"),
+    ],
+)
+def test_the_reload_line_is_shown_while_the_cell_still_runs(
+    notebook: Notebook, edit: str, line: str
+) -> None:
+    """In a long cell, the user sees at once that the edit is in (or may stop the cell and fix
+    the file), not when the cell ends."""
     notebook.write("fragile.py", "VALUE = 1\n")
     notebook.run("import fragile").check()
-    notebook.write("fragile.py", "VALUE = (\n")
+    notebook.write("fragile.py", edit)
     release = notebook.workdir / "release"
     msg_id = notebook.client.execute(
         f"import os, time\nwhile not os.path.exists({str(release)!r}):\n    time.sleep(0.01)\n"
@@ -127,7 +136,7 @@ def test_a_failed_reload_is_shown_while_the_cell_still_runs(notebook: Notebook) 
         release.write_text("", encoding="utf-8")  # the cell ends either way
 
     assert shown["name"] == "stderr"
-    assert shown["text"].startswith("⚠ reload failed: fragile.py line 1: SyntaxError")
+    assert shown["text"].startswith(line)
     reply = notebook.client.get_shell_msg(timeout=CELL_TIMEOUT)
     assert reply["content"]["status"] == "ok"
 
