@@ -298,23 +298,33 @@ class Bench:
 
     def idle_switched(self, groups: dict[str, list[Kernel]]) -> None:
         """``pass`` cells in reload_kernel's processes with its own cell handling off and on
-        (``ReloadKernel.do_execute`` swapped for ``IPythonKernel``'s by a silent cell), in
-        alternating order: the very same processes, so whatever a process's memory placement
-        adds to its round trips cancels out. Off is recorded as plain's value."""
+        (``ReloadKernel.do_execute`` swapped for ``IPythonKernel``'s by a silent cell): the
+        very same processes, so whatever a process's memory placement adds to its round trips
+        cancels out. Off is recorded as plain's value. Each round also times the cells off a
+        second time: off against off is this measure's floor (" A/A"). The three states take
+        turns at going first."""
         ours = groups.get(RELOAD_KERNEL, [])
         others = [
             kernel for name, group in groups.items() if name != RELOAD_KERNEL for kernel in group
         ]
         for kernel in ours:
             kernel.check(_SWITCH_PROBE, silent=True)
+        states = ["off", "on", "off again"]
         for round_index in range(self.sizes.idle_rounds):
-            for on in (True, False) if round_index % 2 else (False, True):
+            turn = round_index % len(states)
+            seconds: dict[str, float] = {}
+            for state in states[turn:] + states[:turn]:
                 for kernel in ours:
-                    kernel.check(f"_reload_kernel_cells({on})", silent=True)
+                    kernel.check(f"_reload_kernel_cells({state == 'on'})", silent=True)
                 for kernel in others[:2]:  # (no timed cell comes right after its process's own)
                     kernel.run("pass")
-                seconds = statistics.mean(_timed(RELOAD_KERNEL, kernel, "pass") for kernel in ours)
-                self.results.add("idle switched (stack)", RELOAD_KERNEL if on else PLAIN, seconds)
+                seconds[state] = statistics.mean(
+                    _timed(RELOAD_KERNEL, kernel, "pass") for kernel in ours
+                )
+            self.results.add("idle switched (stack)", PLAIN, seconds["off"])
+            self.results.add("idle switched (stack)", RELOAD_KERNEL, seconds["on"])
+            floor = seconds["off again"] - seconds["off"]
+            self.results.add("idle switched (stack) A/A", PLAIN, floor)
         for kernel in ours:
             kernel.check("_reload_kernel_cells(True)", silent=True)
 
@@ -615,6 +625,18 @@ def report(results: Results, sizes: Sizes, kinds: list[KernelKind]) -> tuple[str
             delta += f" ({low * 1000:+.2f} to {high * 1000:+.2f})"
         lines.append(row([label, *[milliseconds(v) for v in values], delta, target + verdict]))
 
+    def floor_row(measure: str, label: str) -> None:
+        """A row showing the median of ``measure``'s A/A differences (the floor of a paired
+        measure: how far the same kernel is from itself), with their interval."""
+        floor = results.median(measure, PLAIN)
+        if floor is None:
+            return
+        shown = f"{floor * 1000:+.2f} ms"
+        interval = median_interval(results.samples.get(measure, {}).get(PLAIN, []))
+        if interval is not None:
+            shown += f" ({interval[0] * 1000:+.2f} to {interval[1] * 1000:+.2f})"
+        lines.append(row([label, *["" for _ in names], shown, ""]))
+
     stack_modules = results.facts.get("idle (stack)", {})
     many_modules = results.facts.get("idle (many)", {})
     own = results.facts.get("module's own run", {}).get(RELOAD_KERNEL)
@@ -626,23 +648,19 @@ def report(results: Results, sizes: Sizes, kinds: list[KernelKind]) -> tuple[str
         "≤ +0.1 ms",
         0.0001,
     )
-    floor = results.median("idle (stack) A/A", PLAIN)
-    if floor is not None:
-        lines.append(
-            row(
-                [
-                    "  plain ipykernel's processes, half against half (this measure's floor)",
-                    *["" for _ in names],
-                    f"{floor * 1000:+.2f} ms",
-                    "",
-                ]
-            )
-        )
+    floor_row(
+        "idle (stack) A/A",
+        "  plain ipykernel's processes, half against half (this measure's floor)",
+    )
     line(
         "idle switched (stack)",
         "  reload_kernel's own processes, its cell handling off (plain column) and on",
         "≤ +0.1 ms",
         0.0001,
+    )
+    floor_row(
+        "idle switched (stack) A/A",
+        "    the same processes, off against off in the same rounds (this measure's floor)",
     )
     line(
         "in-process check (stack)",

@@ -49,3 +49,33 @@ def test_a_saved_run_prints_its_table_again(
         line for line in capsys.readouterr().out.splitlines() if "kernel start" in line
     )
     assert "+50.00 ms (+50.00 to +50.00) | ≤ +100 ms ✓" in start_row
+
+
+def test_the_switched_idle_row_is_followed_by_its_floor(
+    run: ModuleType, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Off against off in the same rounds: how far the measure is from itself."""
+    off = [0.0080 + 0.0001 * (index % 3) for index in range(30)]
+    saved = tmp_path / "run.json"
+    saved.write_text(
+        json.dumps(
+            {
+                "samples": {
+                    "idle switched (stack)": {
+                        "plain": off,
+                        "reload_kernel": [value + 0.00005 for value in off],
+                    },
+                    "idle switched (stack) A/A": {"plain": [0.00002] * 30},
+                },
+                "facts": {},
+                "missed_edits": {"reload_kernel": 0},
+            }
+        ),
+        encoding="utf-8",
+    )
+    run.main(["--report", str(saved)])
+    lines = capsys.readouterr().out.splitlines()
+    switched = next(index for index, line in enumerate(lines) if "cell handling off" in line)
+    assert "+0.05 ms (+0.05 to +0.05) | ≤ +0.1 ms ✓" in lines[switched]
+    assert "off against off" in lines[switched + 1]
+    assert "+0.02 ms (+0.02 to +0.02)" in lines[switched + 1]
