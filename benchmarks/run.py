@@ -618,11 +618,7 @@ def report(results: Results, sizes: Sizes, kinds: list[KernelKind]) -> tuple[str
             met = overhead <= limit
             all_met &= met
             verdict = " ✓" if met else " ✗"
-        delta = "–" if overhead is None else f"{overhead * 1000:+.2f} ms"
-        interval = median_interval(differences)
-        if interval is not None:
-            low, high = interval
-            delta += f" ({low * 1000:+.2f} to {high * 1000:+.2f})"
+        delta = "–" if overhead is None else with_interval(overhead, differences)
         lines.append(row([label, *[milliseconds(v) for v in values], delta, target + verdict]))
 
     def floor_row(measure: str, label: str) -> None:
@@ -631,10 +627,7 @@ def report(results: Results, sizes: Sizes, kinds: list[KernelKind]) -> tuple[str
         floor = results.median(measure, PLAIN)
         if floor is None:
             return
-        shown = f"{floor * 1000:+.2f} ms"
-        interval = median_interval(results.samples.get(measure, {}).get(PLAIN, []))
-        if interval is not None:
-            shown += f" ({interval[0] * 1000:+.2f} to {interval[1] * 1000:+.2f})"
+        shown = with_interval(floor, results.samples[measure][PLAIN])
         lines.append(row([label, *["" for _ in names], shown, ""]))
 
     stack_modules = results.facts.get("idle (stack)", {})
@@ -747,6 +740,17 @@ def paired_differences(results: Results, measure: str, ours: str | None = None) 
     if not plain or not reloading or len(plain) != len(reloading):
         return []
     return [mine - theirs for mine, theirs in zip(reloading, plain, strict=True)]
+
+
+def with_interval(median: float, values: list[float]) -> str:
+    """``median`` (of ``values``, in seconds) in milliseconds, with its interval when the
+    values are enough to give one."""
+    shown = f"{median * 1000:+.2f} ms"
+    interval = median_interval(values)
+    if interval is not None:
+        low, high = interval
+        shown += f" ({low * 1000:+.2f} to {high * 1000:+.2f})"
+    return shown
 
 
 def median_interval(values: list[float], resamples: int = 2000) -> tuple[float, float] | None:
