@@ -185,11 +185,7 @@ class ReloadKernel(IPythonKernel):
             self._keep_ipython_autoreload_off()  # loaded by this cell: say so in this cell
         except (Exception, KeyboardInterrupt):  # the cell's reply must still be sent
             self.log.exception("could not switch IPython's autoreload off")
-        try:
-            if not self._worth_recording(code):
-                return
-        except (Exception, KeyboardInterrupt):
-            self.log.exception("could not look at the cell's imports")
+        if not self._worth_recording(code):
             return
         self._cell_to_record = code
         try:
@@ -206,12 +202,7 @@ class ReloadKernel(IPythonKernel):
 
     def _record_cell(self, code: str) -> None:
         """Tell the engine which names the cell imported, if it may have imported any."""
-        try:
-            worth_it = self._worth_recording(code)
-        except (Exception, KeyboardInterrupt):  # a cell's reply must never wait on this
-            self.log.exception("could not look at the cell's imports")
-            return
-        if worth_it:
+        if self._worth_recording(code):
             self._record_imports(code)
 
     def _record_imports(self, code: str) -> None:
@@ -223,8 +214,13 @@ class ReloadKernel(IPythonKernel):
             self.log.exception("could not record the cell's imports")
 
     def _worth_recording(self, code: str) -> bool:
-        """Whether the cell's imports are worth telling the engine about."""
-        return self._engine_started and self._may_bind_imported_names(code)
+        """Whether the cell's imports are worth telling the engine about (False when that
+        cannot be told: a cell's reply must never wait on this)."""
+        try:
+            return self._engine_started and self._may_bind_imported_names(code)
+        except (Exception, KeyboardInterrupt):
+            self.log.exception("could not look at the cell's imports")
+            return False
 
     def _may_bind_imported_names(self, code: str) -> bool:
         """Whether the cell may have changed the notebook's ``from m import x`` bindings.
