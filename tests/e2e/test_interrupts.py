@@ -249,8 +249,12 @@ def test_interrupting_a_cell_after_a_reload_still_interrupts_the_cell(
 
     interrupted = finish_cell(notebook, cell)
 
-    assert interrupted.status == "error"
-    assert interrupted.error is not None and interrupted.error[0] == "KeyboardInterrupt"
+    # Seen once in CI and not since: IPython failed to format the interrupt ("Unexpected
+    # exception formatting exception"). The whole of what the cell printed says where.
+    everything_printed = f"stdout:\n{interrupted.stdout}\nstderr:\n{interrupted.stderr}"
+    assert interrupted.status == "error", everything_printed
+    assert interrupted.error is not None, everything_printed
+    assert interrupted.error[0] == "KeyboardInterrupt", everything_printed
     assert f"↻ reloaded {session.alpha}" in interrupted.stderr
     assert notebook.value(f"{session.alpha}.version()") == "2"
 
