@@ -62,7 +62,7 @@ from .report import (
     Report,
 )
 from .usercode import UserCodePolicy
-from .watch import FileWatcher
+from .watch import FileWatcher, Inotify
 
 #: The longest a step waits for the ahead thread to finish compiling a module it needs.
 _AHEAD_WAIT_SECONDS = 1.0
@@ -230,18 +230,24 @@ class Reloader:
         waitable = self._watcher.events_descriptor()
         if waitable is None:
             return  # polling: nothing says when a file is saved
-        descriptor, token = waitable
-        self._ahead_thread = AheadThread(descriptor, lambda: self._prepare_ahead(token))
+        descriptor, inotify = waitable
+        self._ahead_thread = AheadThread(
+            descriptor, lambda: self._prepare_ahead(inotify, descriptor)
+        )
         self._ahead_thread.start()
 
-    def _prepare_ahead(self, token: object) -> bool:
+    def _prepare_ahead(self, inotify: Inotify, descriptor: int) -> bool:
         """Take the watcher's news and compile the edited modules, as ``_prepare`` would.
 
-        Called on the ahead thread whenever writes are queued; returns False once the watcher
-        no longer uses the inotify instance the thread waits on.
+        Called on the ahead thread whenever events are queued on ``descriptor`` (the thread's
+        duplicate of ``inotify``'s); returns False once the watcher no longer uses ``inotify``.
         """
+        if not inotify.take_queued(descriptor):
+            # No save ended (an editor truncated the file and is writing it): the event that
+            # ends it wakes the thread again. The events wait for the next drain.
+            return True
         with self._lock:
-            if not self._watcher.delivers_to(token):
+            if not self._watcher.delivers_to(inotify):
                 return False
             self._drain_watcher()
             # Only files saved whole: one still being written (an editor truncates, then

@@ -31,7 +31,9 @@ by a watch on this file's directory (inotify reports changes per directory entry
 
 The reloader decides what a suspect's change is (stamps, racy stamps and contents, see
 ``detect``); this module only decides which files need that look. It is not thread-safe: the
-``Reloader`` calls it under its lock.
+``Reloader`` calls it under its lock. One exception: a thread waiting for saves (the reloader's
+ahead thread) may take the queued events off an ``Inotify`` (``take_queued``) at any time, to
+learn whether a save ended; they are handled at the next ``take_suspects``, in order.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ import os
 import select
 import struct
 import sys
+import threading
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -135,6 +138,10 @@ class Inotify:
         # Asking whether anything is queued costs a quarter of a read failing with EAGAIN.
         self._poller = select.poll()
         self._poller.register(self.fd, select.POLLIN)
+        self._taken: list[bytes] = []
+        """Events another thread took off the queue (``take_queued``), not handled yet."""
+        self._queue_lock = threading.Lock()
+        """Held while events move off the queue: ``_taken`` then holds all that left it."""
 
     def add_watch(self, path: str, mask: int) -> int:
         """Watch ``path`` (following symlinks); returns the watch descriptor of its inode."""
@@ -147,25 +154,35 @@ class Inotify:
         self._remove(self.fd, wd)  # EINVAL when the kernel already dropped it: fine
 
     def read_events(self) -> Iterator[tuple[int, int, str]]:
-        """Every queued event as (wd, mask, name); returns at once when the queue is empty."""
-        if not self.has_events():
-            return
-        while True:
-            try:
-                buffer = os.read(self.fd, _READ_SIZE)
-            except BlockingIOError:
-                return
-            offset = 0
-            while offset < len(buffer):
-                wd, mask, _cookie, length = _EVENT_HEADER.unpack_from(buffer, offset)
-                offset += _EVENT_HEADER.size
-                name = buffer[offset : offset + length].rstrip(b"\0")
-                offset += length
+        """Every queued event as (wd, mask, name), those ``take_queued`` took first; returns at
+        once when there is none."""
+        with self._queue_lock:
+            buffers, self._taken = self._taken, []
+            if self._poller.poll(0):
+                buffers.extend(_read_queue(self.fd))
+        for buffer in buffers:
+            for wd, mask, name in _events_in(buffer):
                 yield wd, mask, os.fsdecode(name)
 
     def has_events(self) -> bool:
-        """Whether an event is queued (one ``poll``, which never blocks)."""
-        return bool(self._poller.poll(0))
+        """Whether an event is queued or taken but not read (one ``poll``, never blocking)."""
+        with self._queue_lock:  # (else an event in the middle of moving would be missed)
+            return bool(self._taken) or bool(self._poller.poll(0))
+
+    def take_queued(self, descriptor: int) -> bool:
+        """From another thread: take the events queued now, through ``descriptor`` (a duplicate
+        of ours, owned by that thread), for ``read_events`` to give later; whether one of them
+        may end a save (see ``_SAVE_FINISHED``: else there is nothing whole to read yet).
+
+        An editor's save wakes a waiting thread at its first write: taking those events costs
+        a tenth of handling them, which waits for the event that ends the save.
+        """
+        if self.fd < 0:
+            return True  # closed or abandoned: the caller must find out
+        with self._queue_lock:
+            buffers = _read_queue(descriptor)
+            self._taken.extend(buffers)
+        return any(mask & _SAVE_FINISHED for buffer in buffers for _, mask, _ in _events_in(buffer))
 
     def close(self) -> None:
         self._finalizer()
@@ -176,6 +193,26 @@ class Inotify:
         someone else opened since ours was closed."""
         self._finalizer.detach()
         self.fd = -1
+
+
+def _read_queue(descriptor: int) -> list[bytes]:
+    """Everything queued on a non-blocking inotify descriptor, read to the end."""
+    buffers = []
+    while True:
+        try:
+            buffers.append(os.read(descriptor, _READ_SIZE))
+        except BlockingIOError:
+            return buffers
+
+
+def _events_in(buffer: bytes) -> Iterator[tuple[int, int, bytes]]:
+    """The events a read returned, as (wd, mask, name): a read returns whole events only."""
+    offset = 0
+    while offset < len(buffer):
+        wd, mask, _cookie, length = _EVENT_HEADER.unpack_from(buffer, offset)
+        offset += _EVENT_HEADER.size
+        yield wd, mask, buffer[offset : offset + length].rstrip(b"\0")
+        offset += length
 
 
 def _libc() -> ctypes.CDLL:
@@ -251,18 +288,18 @@ class FileWatcher:
             self._inotify.close()
             self._inotify = None
 
-    def events_descriptor(self) -> tuple[int, object] | None:
+    def events_descriptor(self) -> tuple[int, Inotify] | None:
         """For a thread that waits for writes: a descriptor that polls readable when events
-        are queued (a duplicate of the inotify one, which the caller must close) and a token
-        for ``delivers_to``. None while polling."""
+        are queued (a duplicate of the inotify one, which the caller must close), and the
+        inotify instance, for its ``take_queued`` and for ``delivers_to``. None while polling."""
         if self._inotify is None:
             return None
         return os.dup(self._inotify.fd), self._inotify
 
-    def delivers_to(self, token: object) -> bool:
+    def delivers_to(self, inotify: Inotify) -> bool:
         """Whether events still reach the descriptor ``events_descriptor`` gave with
-        ``token``; once not, waiting on it would never wake (or never stop waking)."""
-        return self._inotify is not None and self._inotify is token
+        ``inotify``; once not, waiting on it would never wake (or never stop waking)."""
+        return self._inotify is not None and self._inotify is inotify
 
     # --- what is tracked ------------------------------------------------------------------
 

@@ -222,20 +222,25 @@ def test_a_file_still_open_for_writing_is_left_to_the_step(
     thread = reloader._ahead_thread
     assert thread is not None
     thread.stop()  # its work is done here, on this thread, at known moments
-    inotify = reloader._watcher._inotify
+    waitable = reloader._watcher.events_descriptor()
+    assert waitable is not None
+    descriptor, inotify = waitable
 
-    with workspace.path("shapes.py").open("w", encoding="utf-8") as writer:
-        writer.write("LIMIT = 2\n")
-        writer.flush()
-        assert reloader._prepare_ahead(inotify)
-        assert reloader._ahead == {}
-        workspace.reload()
-    assert module.LIMIT == 2
-    assert step_compiles == [workspace.name("shapes")]
+    try:
+        with workspace.path("shapes.py").open("w", encoding="utf-8") as writer:
+            writer.write("LIMIT = 2\n")
+            writer.flush()
+            assert reloader._prepare_ahead(inotify, descriptor)
+            assert reloader._ahead == {}
+            workspace.reload()
+        assert module.LIMIT == 2
+        assert step_compiles == [workspace.name("shapes")]
 
-    workspace.write("shapes.py", "LIMIT = 3\n")
-    assert reloader._prepare_ahead(inotify)
-    assert b"LIMIT = 3\n" in reloader._ahead[workspace.name("shapes")].data
+        workspace.write("shapes.py", "LIMIT = 3\n")
+        assert reloader._prepare_ahead(inotify, descriptor)
+        assert b"LIMIT = 3\n" in reloader._ahead[workspace.name("shapes")].data
+    finally:
+        os.close(descriptor)
 
 
 def job_for(path: Path, loaded: str) -> AheadJob:

@@ -627,6 +627,64 @@ def test_a_file_is_saved_once_its_writer_closes_it_or_renames_it_into_place(
     watcher.close()
 
 
+@contextlib.contextmanager
+def waiting_thread_descriptor(watcher: FileWatcher) -> Iterator[tuple[int, watch_module.Inotify]]:
+    """What the compile-ahead thread holds: a duplicate descriptor and the inotify instance."""
+    waitable = watcher.events_descriptor()
+    assert waitable is not None
+    try:
+        yield waitable
+    finally:
+        os.close(waitable[0])
+
+
+@needs_inotify
+def test_events_taken_by_a_waiting_thread_are_still_news_to_the_next_look(
+    tmp_path: Path,
+) -> None:
+    """The compile-ahead thread takes the queued events off the queue to learn whether a save
+    ended; the watcher must not be quiet until it has handled them, and a save taken half way
+    is whole news once it ends."""
+    path = tmp_path / "m.py"
+    path.write_text("x = 1", encoding="utf-8")
+    watcher = FileWatcher(poll=False)
+    watcher.add(str(path))
+    watcher.take_suspects()
+
+    with waiting_thread_descriptor(watcher) as (descriptor, inotify):
+        with path.open("w", encoding="utf-8") as writer:
+            writer.write("x = 2")
+            writer.flush()
+            assert not inotify.take_queued(descriptor)  # written, not saved yet
+            assert not watcher.quiet()
+        assert inotify.take_queued(descriptor)  # closed: the save ended
+        assert not inotify.take_queued(descriptor)  # (nothing new since)
+        assert not watcher.quiet()
+        assert (watcher.take_suspects(), watcher.saved) == ({str(path)}, {str(path)})
+        assert watcher.quiet()
+        assert (watcher.take_suspects(), watcher.saved) == (set(), set())
+    watcher.close()
+
+
+@needs_inotify
+def test_events_taken_by_a_waiting_thread_keep_their_order(tmp_path: Path) -> None:
+    """Events come out in the order they happened, whichever thread took them off the queue
+    (a folder renamed away, then another made in its place, must be handled in that order)."""
+    first, second = tmp_path / "first.py", tmp_path / "second.py"
+    watcher = FileWatcher(poll=False)
+    watcher.add(str(first))
+    watcher.take_suspects()
+
+    with waiting_thread_descriptor(watcher) as (descriptor, inotify):
+        first.write_text("x = 1", encoding="utf-8")
+        assert inotify.take_queued(descriptor)
+        second.write_text("y = 1", encoding="utf-8")
+        names = [name for _, _, name in inotify.read_events()]
+    assert names[0] == "first.py" and names[-1] == "second.py"
+    assert set(names) == {"first.py", "second.py"}
+    watcher.close()
+
+
 @needs_inotify
 @pytest.mark.parametrize("changed", ["folder", "ancestor"])
 def test_permissions_changed_on_a_directory_make_the_files_below_it_suspects(
