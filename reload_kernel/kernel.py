@@ -40,9 +40,9 @@ from .wire import stream_frames
 #: A cell made only of these magics runs even in strict mode: it is how one gets out of it.
 _CONTROL_MAGIC = "%reload_kernel"
 
-#: How long after a cell its imports are recorded (see ``_after_cell``): enough for the event
-#: loop to wait once, and for the reply to leave meanwhile.
-_RECORD_WHEN_IDLE_SECONDS = 0.001
+#: How long after a cell its imports are recorded and the versions it replaced freed (see
+#: ``_after_cell``): enough for the event loop to wait once, and for the reply to leave meanwhile.
+_WHEN_IDLE_SECONDS = 0.001
 
 
 class ReloadError(Exception):
@@ -131,7 +131,7 @@ class ReloadKernel(IPythonKernel):
 
     def _before_cell(self, code: str, store_history: bool) -> dict[str, Any] | None:
         """The reload step. Returns an error reply when the cell must not run."""
-        self._record_previous_cell()  # (if its timer has not fired yet)
+        self._when_idle()  # (if its timer has not fired yet)
         try:
             return self._reload_step(code, store_history)
         except KeyboardInterrupt:
@@ -171,29 +171,40 @@ class ReloadKernel(IPythonKernel):
             return _error_reply(error, [], self._shell.execution_count - 1)
 
     def _after_cell(self, code: str) -> None:
-        """After a cell of the main shell: the names it imported are recorded once the kernel
-        is idle, and always before the next cell's reload step.
+        """After a cell of the main shell: what is left to do once its reply is on its way is
+        done when the kernel is idle (and the imports recorded before the next cell's reload
+        step at the latest): recording the names the cell imported, and freeing the module
+        versions its reload step replaced (the engine keeps them for that).
 
-        Most cells import nothing, which a look at the cell tells at once: they leave nothing
-        to do after the reply. The others are recorded by a timer rather than on the event
-        loop's next turn: ipykernel hands the reply to another thread (the shell channel's, on
-        ipykernel 7; the event loop's next turn, on 6), which needs the GIL to pass it on and
-        gets it only when the main thread next blocks, so Python work right after the reply
-        would delay it.
+        Most cells import nothing, which a look at the cell tells at once, and reload nothing:
+        they leave nothing to do after the reply. The rest is done by a timer rather than on
+        the event loop's next turn: ipykernel hands the reply to another thread (the shell
+        channel's, on ipykernel 7; the event loop's next turn, on 6), which needs the GIL to
+        pass it on and gets it only when the main thread next blocks, so Python work right
+        after the reply would delay it.
         """
         try:
             self._keep_ipython_autoreload_off()  # loaded by this cell: say so in this cell
         except (Exception, KeyboardInterrupt):  # the cell's reply must still be sent
             self.log.exception("could not switch IPython's autoreload off")
-        if not self._worth_recording(code):
-            return
-        self._cell_to_record = code
+        if self._worth_recording(code):
+            self._cell_to_record = code
+        elif not self.reloader.holds_replaced:
+            return  # most cells
         try:
             loop = asyncio.get_running_loop()
-        except RuntimeError:  # (no event loop runs this kernel: record it now)
-            self._record_previous_cell()
+        except RuntimeError:  # (no event loop runs this kernel: do it now)
+            self._when_idle()
         else:
-            loop.call_later(_RECORD_WHEN_IDLE_SECONDS, self._record_previous_cell)
+            loop.call_later(_WHEN_IDLE_SECONDS, self._when_idle)
+
+    def _when_idle(self) -> None:
+        self._record_previous_cell()
+        if self.reloader.holds_replaced:
+            try:
+                self.reloader.let_go_of_replaced()
+            except (Exception, KeyboardInterrupt):  # (interrupted while freeing them)
+                self.log.exception("could not free the replaced module versions")
 
     def _record_previous_cell(self) -> None:
         code, self._cell_to_record = self._cell_to_record, None

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .harness import Notebook
+from .harness import CELL_TIMEOUT, Notebook
 
 #: Records the files the reloader looks at (stat or read) from now on, in ``_files_looked_at``:
 #: in the reload step and on the thread that compiles saved modules ahead of the cell.
@@ -90,3 +90,34 @@ def test_edit_saved_by_renaming_over_the_file_is_seen(notebook: Notebook) -> Non
     temporary.replace(path)
 
     assert notebook.value("m.VALUE") == "'new'"
+
+
+#: A silent request (it runs no reload step) that lets the kernel's event loop run until the
+#: old box is freed, or ten seconds have passed.
+WAIT_UNTIL_IDLE_WORK_FREES_IT = """
+import asyncio, time
+_deadline = time.monotonic() + 10
+while first_box() is not None and time.monotonic() < _deadline:
+    await asyncio.sleep(0.001)
+"""
+
+
+def test_what_a_reload_replaced_is_freed_once_the_cell_is_done(notebook: Notebook) -> None:
+    """The module versions a reload step replaced are freed when the kernel is idle after the
+    cell's reply, not on the cell's way: nothing runs a reload step meanwhile."""
+    notebook.write("boxes.py", "class Box:\n    pass\n")
+    source = "import boxes\nBOX = boxes.Box()\nVERSION = {version}\n"
+    notebook.write("m.py", source.format(version=1))
+    notebook.run("import m, weakref\nfirst_box = weakref.ref(m.BOX)").check()
+
+    notebook.write("m.py", source.format(version=2))
+    reloading = notebook.run("m.VERSION, first_box() is m.BOX, first_box() is not None").check()
+    reply = notebook.client.execute_interactive(
+        WAIT_UNTIL_IDLE_WORK_FREES_IT,
+        silent=True,
+        user_expressions={"freed": "first_box() is None"},
+        timeout=CELL_TIMEOUT,
+    )
+
+    assert reloading.result == "(2, False, True)"  # (still there while the cell ran)
+    assert reply["content"]["user_expressions"]["freed"]["data"]["text/plain"] == "True"

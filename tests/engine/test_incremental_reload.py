@@ -12,6 +12,7 @@ import ast
 import gc
 import sys
 import textwrap
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -263,6 +264,36 @@ def test_the_cyclic_collector_runs_module_code_and_after_the_step(
     assert collector_during_module_code == ([True] if module_code_runs else [])
     running_limit = sys.modules[base].LIMIT
     assert running_limit == limit
+
+
+def test_what_a_step_replaced_is_freed_when_its_caller_is_idle_or_by_the_next_step(
+    workspace: Workspace,
+) -> None:
+    """The step keeps a record of the versions it replaces (to put them back if the user
+    interrupts it). Freeing it is left to ``let_go_of_replaced``, which the kernel calls once
+    the cell's reply is sent; else the next step frees it first."""
+    boxes = workspace.name("boxes")
+    workspace.write("boxes.py", "class Box:\n    pass\n")
+    user_source = f"import {boxes}\nBOX = {boxes}.Box()\nVERSION = {{version}}\n"
+    workspace.write("user.py", user_source.format(version=1))
+    user = workspace.import_("user")
+    workspace.reload()
+
+    first_box = weakref.ref(user.BOX)
+    workspace.write("user.py", user_source.format(version=2))
+    workspace.reload()
+    assert user.VERSION == 2
+    assert first_box() is not None and workspace.reloader.holds_replaced
+    workspace.reloader.let_go_of_replaced()
+    assert first_box() is None and not workspace.reloader.holds_replaced
+
+    second_box = weakref.ref(user.BOX)
+    workspace.write("user.py", user_source.format(version=3))
+    workspace.reload()
+    assert second_box() is not None
+    workspace.write("user.py", user_source.format(version=4))
+    workspace.reload()  # (it keeps the third box, replaced now)
+    assert second_box() is None and user.VERSION == 4
 
 
 def test_editing_one_module_again_finds_its_dependents_once(
