@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from ipykernel.ipkernel import IPythonKernel
 from traitlets import Bool, CaselessStrEnum, List, Unicode, validate
@@ -86,6 +86,9 @@ class ReloadKernel(IPythonKernel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)  # type: ignore[no-untyped-call]
+        self._shell: Any = cast(Any, self.shell)
+        """The InteractiveShell, made by ipykernel's ``__init__`` for the kernel's life (typed
+        Optional there; read at every cell, and a plain attribute costs less than the trait)."""
         self.reloader = Reloader(UserCodePolicy(include=self.include, exclude=self.exclude))
         self.last_reload: LastReload | None = None
         self._engine_started = False
@@ -121,11 +124,6 @@ class ReloadKernel(IPythonKernel):
         elif not silent:  # a subshell's cell binds names in the same namespace: record them too
             self._record_cell(code)
         return reply
-
-    @property
-    def _shell(self) -> Any:
-        """The InteractiveShell (typed Optional by ipykernel, always set once running)."""
-        return self.shell
 
     # --- around each cell -----------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import os
 import sys
@@ -102,6 +103,28 @@ def test_stamp_read_after_the_window_is_trusted(tmp_path: Path, later_clock: Non
     state = FileState(read_snapshot(str(path)))
 
     assert state.stamp_is_trusted(Stamp.of(path.stat()))
+
+
+def test_a_copy_of_what_is_known_about_a_file_keeps_all_of_it(
+    tmp_path: Path, later_clock: None
+) -> None:
+    """The reload step copies a file's record to put it back if the user interrupts it."""
+    path = tmp_path / "m.py"
+    path.write_text("X = 1\n")
+    state = FileState(read_snapshot(str(path)))
+    state.failed_data, state.reported_problem = b"X = (\n", "missing"
+
+    saved = copy.copy(state)
+    path.write_text("X = 2\n")
+    state.mark_loaded(read_snapshot(str(path)))
+
+    assert saved.loaded.data == b"X = 1\n" and state.loaded.data == b"X = 2\n"
+    assert (saved.failed_data, saved.reported_problem) == (b"X = (\n", "missing")
+    restored = copy.copy(saved)
+    assert [getattr(restored, slot) for slot in FileState.__slots__] == [
+        getattr(saved, slot) for slot in FileState.__slots__
+    ]
+    assert restored.stamp_is_trusted(saved.loaded.stamp)
 
 
 def test_file_changing_while_read_is_read_again(
