@@ -82,6 +82,10 @@ _SAVE_FINISHED = IN_CLOSE_WRITE | IN_MOVED_TO
 
 _EVENT_HEADER = struct.Struct("iIII")  # wd, mask, cookie, len; then `len` bytes of name
 _READ_SIZE = 256 * 1024
+#: Events taken off the queue wait for the next look, in memory; past this many bytes of them
+#: (a log or a data file next to the modules, written on and on while the notebook is idle),
+#: the thread that took them is told to have them handled (a few thousand events).
+_TAKEN_LIMIT = 64 * 1024
 
 #: Filesystem types whose files can change without a local system call (mountinfo names).
 _REMOTE_FILESYSTEMS = frozenset(
@@ -140,6 +144,7 @@ class Inotify:
         self._poller.register(self.fd, select.POLLIN)
         self._taken: list[bytes] = []
         """Events another thread took off the queue (``take_queued``), not handled yet."""
+        self._taken_size = 0
         self._queue_lock = threading.Lock()
         """Held while events move off the queue: ``_taken`` then holds all that left it."""
 
@@ -157,7 +162,7 @@ class Inotify:
         """Every queued event as (wd, mask, name), those ``take_queued`` took first; returns at
         once when there is none."""
         with self._queue_lock:
-            buffers, self._taken = self._taken, []
+            buffers, self._taken, self._taken_size = self._taken, [], 0
             if self._poller.poll(0):
                 buffers.extend(_read_queue(self.fd))
         for buffer in buffers:
@@ -171,8 +176,9 @@ class Inotify:
 
     def take_queued(self, descriptor: int) -> bool:
         """From another thread: take the events queued now, through ``descriptor`` (a duplicate
-        of ours, owned by that thread), for ``read_events`` to give later; whether one of them
-        may end a save (see ``_SAVE_FINISHED``: else there is nothing whole to read yet).
+        of ours, owned by that thread), for ``read_events`` to give later. Whether the caller
+        should read them now: one of them may end a save (see ``_SAVE_FINISHED``: else there
+        is nothing whole to read yet), or too many wait (``_TAKEN_LIMIT``).
 
         An editor's save wakes a waiting thread at its first write: taking those events costs
         a tenth of handling them, which waits for the event that ends the save.
@@ -182,7 +188,11 @@ class Inotify:
         with self._queue_lock:
             buffers = _read_queue(descriptor)
             self._taken.extend(buffers)
-        return any(mask & _SAVE_FINISHED for buffer in buffers for _, mask, _ in _events_in(buffer))
+            self._taken_size += sum(map(len, buffers))
+            too_many = self._taken_size > _TAKEN_LIMIT
+        return too_many or any(
+            mask & _SAVE_FINISHED for buffer in buffers for _, mask, _ in _events_in(buffer)
+        )
 
     def close(self) -> None:
         self._finalizer()

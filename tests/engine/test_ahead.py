@@ -18,6 +18,7 @@ import pytest
 from reload_kernel.engine import ReloadMode
 from reload_kernel.engine import ahead as ahead_module
 from reload_kernel.engine import reloader as reloader_module
+from reload_kernel.engine import watch as watch_module
 from reload_kernel.engine.ahead import AHEAD_LIMIT, AheadJob, AheadThread, prepare_ahead
 from reload_kernel.engine.compile_warnings import (
     WarningOnARaisingThread,
@@ -241,6 +242,36 @@ def test_a_file_still_open_for_writing_is_left_to_the_step(
         assert b"LIMIT = 3\n" in reloader._ahead[workspace.name("shapes")].data
     finally:
         os.close(descriptor)
+
+
+def test_events_of_a_file_written_on_and_on_do_not_pile_up(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log written next to the modules while the notebook is idle: the thread has its
+    events handled once too many wait, rather than keep them all until the next cell."""
+    monkeypatch.setattr(watch_module, "_TAKEN_LIMIT", 1024)
+    workspace.write("shapes.py", "LIMIT = 1\n")
+    workspace.import_("shapes")
+    workspace.reload()
+    reloader = workspace.reloader
+    assert reloader._ahead_thread is not None
+    reloader._ahead_thread.stop()  # its work is done here, on this thread, at known moments
+    waitable = reloader._watcher.events_descriptor()
+    assert waitable is not None
+    descriptor, inotify = waitable
+
+    waiting = []
+    try:
+        with workspace.path("training.log").open("w", encoding="utf-8") as log:
+            for step in range(200):
+                log.write(f"step {step}\n")
+                log.flush()
+                assert reloader._prepare_ahead(inotify, descriptor)
+                waiting.append(inotify._taken_size)
+    finally:
+        os.close(descriptor)
+    assert max(waiting) <= 1024
+    assert 0 in waiting[1:]  # (handled, more than once)
 
 
 def job_for(path: Path, loaded: str) -> AheadJob:

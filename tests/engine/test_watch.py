@@ -667,6 +667,35 @@ def test_events_taken_by_a_waiting_thread_are_still_news_to_the_next_look(
 
 
 @needs_inotify
+def test_a_file_written_on_and_on_next_to_the_modules_has_its_events_handled_in_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log written line after line, never closed, in a watched folder: its events are taken
+    while the notebook is idle, and must not pile up in memory until the next cell."""
+    monkeypatch.setattr(watch_module, "_TAKEN_LIMIT", 1024)
+    module = tmp_path / "m.py"
+    module.write_text("x = 1", encoding="utf-8")
+    watcher = FileWatcher(poll=False)
+    watcher.add(str(module))
+    watcher.take_suspects()
+
+    answers = []
+    with (
+        waiting_thread_descriptor(watcher) as (descriptor, inotify),
+        (tmp_path / "training.log").open("w", encoding="utf-8") as log,
+    ):
+        for step in range(200):
+            log.write(f"step {step}\n")
+            log.flush()
+            answers.append(inotify.take_queued(descriptor))
+    # (Each write queues one event of 32 bytes with this name: 32 of them pass the limit.)
+    assert not any(answers[:30])
+    assert any(answers)
+    assert watcher.take_suspects() == set()
+    watcher.close()
+
+
+@needs_inotify
 def test_events_taken_by_a_waiting_thread_keep_their_order(tmp_path: Path) -> None:
     """Events come out in the order they happened, whichever thread took them off the queue
     (a folder renamed away, then another made in its place, must be handled in that order)."""
