@@ -7,6 +7,7 @@ leaves ``sys.path`` and every module loaded from it leaves ``sys.modules``.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -20,6 +21,7 @@ from typing import Any
 import pytest
 
 from reload_kernel.engine import Reloader, Report
+from reload_kernel.engine.watch import FileWatcher, Inotify
 
 
 class Workspace:
@@ -87,3 +89,25 @@ def workspace(tmp_path: Path) -> Iterator[Workspace]:
         space.cleanup()
         sys.path.remove(str(tmp_path))
         importlib.invalidate_caches()
+
+
+@contextlib.contextmanager
+def waiting_thread_descriptor(watcher: FileWatcher) -> Iterator[tuple[int, Inotify]]:
+    """What the compile-ahead thread holds: a duplicate descriptor and the inotify instance."""
+    waitable = watcher.events_descriptor()
+    assert waitable is not None
+    try:
+        yield waitable
+    finally:
+        os.close(waitable[0])
+
+
+@contextlib.contextmanager
+def ahead_work_done_here(reloader: Reloader) -> Iterator[tuple[int, Inotify]]:
+    """The compile-ahead thread stopped: its work is done on the test's thread, at known
+    moments, through what it would hold (see ``waiting_thread_descriptor``)."""
+    thread = reloader._ahead_thread
+    assert thread is not None
+    thread.stop()
+    with waiting_thread_descriptor(reloader._watcher) as waitable:
+        yield waitable

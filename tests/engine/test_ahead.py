@@ -27,7 +27,7 @@ from reload_kernel.engine.compile_warnings import (
 )
 from reload_kernel.engine.detect import SourceSnapshot
 
-from .conftest import Workspace
+from .conftest import Workspace, ahead_work_done_here
 
 WAIT_SECONDS = 10.0
 
@@ -220,14 +220,8 @@ def test_a_file_still_open_for_writing_is_left_to_the_step(
     module = workspace.import_("shapes")
     workspace.reload()
     reloader = workspace.reloader
-    thread = reloader._ahead_thread
-    assert thread is not None
-    thread.stop()  # its work is done here, on this thread, at known moments
-    waitable = reloader._watcher.events_descriptor()
-    assert waitable is not None
-    descriptor, inotify = waitable
 
-    try:
+    with ahead_work_done_here(reloader) as (descriptor, inotify):
         with workspace.path("shapes.py").open("w", encoding="utf-8") as writer:
             writer.write("LIMIT = 2\n")
             writer.flush()
@@ -240,8 +234,6 @@ def test_a_file_still_open_for_writing_is_left_to_the_step(
         workspace.write("shapes.py", "LIMIT = 3\n")
         assert reloader._prepare_ahead(inotify, descriptor)
         assert b"LIMIT = 3\n" in reloader._ahead[workspace.name("shapes")].data
-    finally:
-        os.close(descriptor)
 
 
 def test_events_of_a_file_written_on_and_on_do_not_pile_up(
@@ -254,24 +246,19 @@ def test_events_of_a_file_written_on_and_on_do_not_pile_up(
     workspace.import_("shapes")
     workspace.reload()
     reloader = workspace.reloader
-    assert reloader._ahead_thread is not None
-    reloader._ahead_thread.stop()  # its work is done here, on this thread, at known moments
-    waitable = reloader._watcher.events_descriptor()
-    assert waitable is not None
-    descriptor, inotify = waitable
 
     waiting = []
-    try:
-        with workspace.path("training.log").open("w", encoding="utf-8") as log:
-            for step in range(200):
-                log.write(f"step {step}\n")
-                log.flush()
-                assert reloader._prepare_ahead(inotify, descriptor)
-                waiting.append(inotify._taken_size)
-    finally:
-        os.close(descriptor)
+    with (
+        ahead_work_done_here(reloader) as (descriptor, inotify),
+        workspace.path("training.log").open("w", encoding="utf-8") as log,
+    ):
+        for step in range(200):
+            log.write(f"step {step}\n")
+            log.flush()
+            assert reloader._prepare_ahead(inotify, descriptor)
+            waiting.append(inotify._taken_size)
     assert max(waiting) <= 1024
-    assert 0 in waiting[1:]  # (handled, more than once)
+    assert 0 in waiting[1:]  # (handled while the log was still being written)
 
 
 def job_for(path: Path, loaded: str) -> AheadJob:

@@ -27,6 +27,8 @@ from reload_kernel.engine import reloader as reloader_module
 from reload_kernel.engine import watch as watch_module
 from reload_kernel.engine.watch import FileWatcher
 
+from .conftest import waiting_thread_descriptor
+
 INOTIFY_AVAILABLE = FileWatcher(poll=False).uses_inotify
 needs_inotify = pytest.mark.skipif(not INOTIFY_AVAILABLE, reason="inotify is Linux only")
 
@@ -625,17 +627,6 @@ def test_a_file_is_saved_once_its_writer_closes_it_or_renames_it_into_place(
     path.chmod(0o600)  # (touched, not saved)
     assert (watcher.take_suspects(), watcher.saved) == ({str(path), str(other)}, {str(other)})
     watcher.close()
-
-
-@contextlib.contextmanager
-def waiting_thread_descriptor(watcher: FileWatcher) -> Iterator[tuple[int, watch_module.Inotify]]:
-    """What the compile-ahead thread holds: a duplicate descriptor and the inotify instance."""
-    waitable = watcher.events_descriptor()
-    assert waitable is not None
-    try:
-        yield waitable
-    finally:
-        os.close(waitable[0])
 
 
 @needs_inotify
