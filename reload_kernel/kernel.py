@@ -129,7 +129,7 @@ class ReloadKernel(IPythonKernel):
 
     def _before_cell(self, code: str, store_history: bool) -> dict[str, Any] | None:
         """The reload step. Returns an error reply when the cell must not run."""
-        self._when_idle()  # (if its timer has not fired yet)
+        self._record_previous_cell()  # (if its timer has not fired yet)
         try:
             return self._reload_step(code, store_history)
         except KeyboardInterrupt:
