@@ -29,6 +29,7 @@ from .detect import SourceSnapshot, decode_source
 from .diff import PARSE_ERRORS, ModuleShape, shape_of, splice_shape
 from .patch import (
     MISSING,
+    TAKEN_AS_THEY_ARE,
     Reconciler,
     UndoLog,
     cell_contents,
@@ -487,8 +488,13 @@ def _keep_function_identities(
             return type(old) is type(new)
         return bool(getattr(old, "__qualname__", MISSING) == getattr(new, "__qualname__", None))
 
-    # Asked once per name: reconciling one name never rebinds another.
-    paired = {key: same_definition(key) for key in namespace}
+    # Asked once per name: reconciling one name never rebinds another. (A constant is the
+    # new version's whatever it was paired with: not asked.)
+    paired = {
+        key: same_definition(key)
+        for key, value in namespace.items()
+        if type(value) not in TAKEN_AS_THEY_ARE
+    }
     ordered = [key for key in paired if paired[key]] + [key for key in paired if not paired[key]]
     for key in ordered:
         old = snapshot.get(key, MISSING) if paired[key] else MISSING

@@ -33,9 +33,12 @@ MISSING: Any = object()
 _LAYOUT_ATTRIBUTES = frozenset({"__dict__", "__weakref__"})
 #: An ABC's registry of virtual subclasses and its isinstance caches.
 _ABC_STATE = "_abc_impl"
-#: Values that are never a definition and hold no function: reconciled to themselves, unasked
-#: (most of a module's names are such constants).
-_PLAIN_VALUES = frozenset({int, float, complex, str, bytes, bool, type(None)})
+#: Values the reconciler takes as they are, unasked: constants (most of a module's names), and
+#: containers, whose contents it never looks into (a class's ``__annotations__``, a module's
+#: ``__all__``, a registry filled at import: the new version's, as in a fresh import).
+TAKEN_AS_THEY_ARE = frozenset(
+    {int, float, complex, str, bytes, bool, type(None), dict, list, tuple, set, frozenset}
+)
 
 
 class UndoLog:
@@ -168,7 +171,7 @@ class Reconciler:
         return self._results.get(id(new), new)
 
     def value(self, old: Any, new: Any) -> Any:
-        if type(new) in _PLAIN_VALUES:
+        if type(new) in TAKEN_AS_THEY_ARE:
             return new
         if id(new) in self._results:
             return self._results[id(new)]
@@ -283,6 +286,8 @@ class Reconciler:
         A method added by a reload has a ``__class__`` cell (used by zero-argument ``super()``)
         holding the class object built by the reload; the class that lives on is the old one.
         """
+        if type(obj) is FunctionType and obj.__closure__ is None and not _has_dict(obj):
+            return  # (most functions: a module-level function, a method without super())
         for function in functions_reachable_from(obj):
             for cell in function.__closure__ or ():
                 contents = cell_contents(cell)
@@ -466,6 +471,11 @@ def _dataclass_fields_without_default(old: type, new: type) -> list[str]:
 
 
 def _own_annotations(cls: type) -> dict[str, Any]:
+    # Read from the class's own namespace where they are there, as a dict: inspect's way
+    # costs ten times more, once per dataclass a reload runs. (3.14 makes them lazily.)
+    annotations = cls.__dict__.get("__annotations__")  # noqa: RUF063
+    if type(annotations) is dict:
+        return dict(annotations)
     try:
         return dict(inspect.get_annotations(cls))
     except Exception:  # an annotation that cannot be evaluated (3.14 lazy annotations)
