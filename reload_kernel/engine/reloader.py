@@ -193,6 +193,12 @@ class Reloader:
                 return Report()
             return self._reload_step(user_ns)
 
+    def up_to_date(self) -> bool:
+        """Whether ``reload()`` now would surely find nothing to do (most cells): what a caller
+        that only wants to know may ask instead, for less (no report is made)."""
+        with self._lock:
+            return self._nothing_to_look_at()
+
     def _nothing_to_look_at(self) -> bool:
         """No module imported or forgotten since the last step, no change left to look at,
         and the watcher knows of no write: most cells. They skip even the interrupt guard

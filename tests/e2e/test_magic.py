@@ -286,6 +286,30 @@ def test_autoreload_loaded_in_the_same_cell_as_the_import_still_reloads_once(
     assert cell.stderr == "↻ reloaded counted\n"
 
 
+def test_autoreload_loaded_between_cells_is_switched_off_before_the_next_cell_runs(
+    start_kernel: StartKernel,
+) -> None:
+    # Loaded by a request that is not a cell of the notebook (a frontend's silent request, an
+    # extension) and followed by a cell with nothing to reload: IPython's autoreload must not
+    # run in that cell. An excluded module shows it: no one may reload it. (Imported before,
+    # and seen once by IPython's autoreload: it reloads a module it has seen before.)
+    notebook = start_kernel(extra_arguments=["--ReloadKernel.exclude=counted"])
+    notebook.write("counted.py", COUNTING_MODULE.format(version="v1"))
+    notebook.write("lib/tracked.py", "X = 1\n")
+    notebook.run("import sys; sys.path.append('lib')\nimport counted, tracked").check()
+    # (What loading the extension imports, imported before: a cell after an import looks.)
+    notebook.run("import IPython.extensions.autoreload, IPython.core.magics.extension").check()
+    notebook.run("pass").check()
+    notebook.run("%load_ext autoreload\n%autoreload 2\n%autoreload", silent=True).check()
+    notebook.write("counted.py", COUNTING_MODULE.format(version="v2"))
+
+    cell = notebook.run("counted.value()").check()
+
+    assert executions(notebook) == ["v1"]
+    assert cell.result == "'v1'"
+    assert cell.stderr == AUTORELOAD_NOTE
+
+
 def test_autoreload_magics_map_to_this_kernel(notebook: Notebook) -> None:
     notebook.run("%load_ext autoreload").check()
     imported_foo(notebook)

@@ -135,6 +135,33 @@ def test_rebinding_happens_before_the_cell_runs(kernel: Notebook, names: Names) 
     assert cell.result == "4"
 
 
+def test_imports_not_recorded_yet_when_the_next_cell_starts_are_recorded_first(
+    kernel: Notebook, names: Names
+) -> None:
+    # A cell's imports are recorded a millisecond after its reply, once the kernel is idle. A
+    # cell sent at once ("Run All") may start before that: the previous cell's imports are then
+    # recorded first. Here the kernel is never idle long enough: every cell starts that way.
+    first, second, a, b = names["first"], names["second"], names["A"], names["B"]
+    kernel.write(f"{first}.py", module_source(names, A="1"))
+    kernel.write(f"{second}.py", module_source(names, B="1"))
+    kernel.run(f"import {first}, {second}").check()  # (a first import is news to the next cell)
+    kernel.run(
+        "import reload_kernel.kernel as k\nidle, k._WHEN_IDLE_SECONDS = k._WHEN_IDLE_SECONDS, 3600",
+        silent=True,
+    ).check()
+    try:
+        kernel.run(f"from {first} import {a}").check()
+        kernel.run(f"from {second} import {b}").check()
+        kernel.write(f"{first}.py", module_source(names, A="2"))
+        kernel.write(f"{second}.py", module_source(names, B="2"))
+
+        both = kernel.value(f"({a}, {b})")
+    finally:
+        kernel.run("k._WHEN_IDLE_SECONDS = idle", silent=True).check()
+
+    assert both == "(2, 2)"
+
+
 # --- what is never touched -------------------------------------------------------------------
 
 

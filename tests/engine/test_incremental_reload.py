@@ -296,6 +296,31 @@ def test_what_a_step_replaced_is_freed_when_its_caller_is_idle_or_by_the_next_st
     assert second_box() is None and user.VERSION == 4
 
 
+def test_up_to_date_is_false_whenever_a_reload_has_something_to_look_at(
+    workspace: Workspace,
+) -> None:
+    """What the kernel asks before every cell instead of reloading: true only when nothing
+    was imported, saved or left to look at since the last step."""
+    reloader = workspace.reloader
+    workspace.write("shapes.py", "SIDES = 3\n")
+    shapes = workspace.import_("shapes")
+    assert not reloader.up_to_date()  # (an import to track)
+    workspace.reload()
+    assert reloader.up_to_date()
+
+    workspace.write("shapes.py", "SIDES = 4\n")
+    assert not reloader.up_to_date()
+    assert workspace.reload().reloaded
+    assert shapes.SIDES == 4
+    assert not reloader.up_to_date()  # (the change found is looked at once more)
+    assert not workspace.reload()
+    assert reloader.up_to_date()
+
+    workspace.write("other.py", "X = 1\n")
+    workspace.import_("other")
+    assert not reloader.up_to_date()
+
+
 def test_editing_one_module_again_finds_its_dependents_once(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch
 ) -> None:
