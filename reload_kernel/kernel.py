@@ -143,7 +143,7 @@ class ReloadKernel(IPythonKernel):
 
     def _nothing_to_do_before_cell(self) -> bool:
         """Most cells: nothing was saved or imported since the last step, the previous cell's
-        imports are recorded, IPython's autoreload was never loaded, and no failing module
+        imports are recorded, IPython's autoreload was never imported, and no failing module
         could refuse the cell (not strict). Told in few steps: every cell's reply waits for
         them, and the code a cell runs around IPython's also slows IPython's own down (the
         processor's caches), by twice its own time or more."""
