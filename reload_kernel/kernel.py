@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from ipykernel.ipkernel import IPythonKernel
-from traitlets import Bool, CaselessStrEnum, List, Unicode, validate
+from traitlets import Bool, CaselessStrEnum, List, Unicode, observe, validate
 
 from . import __version__
 from .engine import Reloader, Report, UserCodePolicy
@@ -80,6 +80,10 @@ class ReloadKernel(IPythonKernel):
         help="Packages reloaded even though they are installed in site-packages.",
     ).tag(config=True)
 
+    @observe("strict")
+    def _strict_changed(self, change: dict[str, Any]) -> None:
+        self._strict = change["new"]
+
     @validate("exclude", "include")
     def _module_names(self, proposal: dict[str, Any]) -> list[str]:
         return module_names(proposal["value"])
@@ -95,7 +99,12 @@ class ReloadKernel(IPythonKernel):
         self._ipython_autoreload_seen = False
         self._cell_to_record: str | None = None
         """The last cell of the main shell, until its imports are recorded."""
-        self._stock_transforms = self._input_transforms()
+        self._stock_transforms = tuple(list(part) for part in self._input_transforms())
+        self._strict = self.strict
+        """``strict``, as read before every cell (a trait costs a few calls to read)."""
+        self._main_thread_ident = threading.main_thread().ident
+        """Cells run on this thread are the main shell's (ipykernel 7's subshells run theirs
+        on threads of their own)."""
         if self.enabled:
             self._start_engine()
         self._shell.register_magics(ReloadKernelMagics(self._shell, self))
@@ -111,7 +120,7 @@ class ReloadKernel(IPythonKernel):
     ) -> dict[str, Any]:
         # Only the main shell reloads: on ipykernel 7 subshells run cells on other threads,
         # concurrently with the main shell. Silent requests are frontends' own probes.
-        user_cell = not silent and _on_main_thread()
+        user_cell = not silent and threading.get_ident() == self._main_thread_ident
         if user_cell:
             refusal = self._before_cell(code, store_history)
             if refusal is not None:
@@ -150,7 +159,7 @@ class ReloadKernel(IPythonKernel):
         return (
             self._cell_to_record is None
             and IPYTHON_AUTORELOAD_MODULE not in sys.modules
-            and not self.strict
+            and not self._strict
             and self.reloader.up_to_date()
         )
 
@@ -257,9 +266,9 @@ class ReloadKernel(IPythonKernel):
             return True
         return self.reloader.cell_may_bind(code)
 
-    def _input_transforms(self) -> tuple[Any, ...]:
+    def _input_transforms(self) -> tuple[list[Any], list[Any], list[Any]]:
         manager = self._shell.input_transformer_manager
-        return (*manager.cleanup_transforms, *manager.line_transforms, *manager.token_transformers)
+        return manager.cleanup_transforms, manager.line_transforms, manager.token_transformers
 
     def _reload(self, before_a_cell: bool) -> Report:
         report = self.reloader.reload(self._shell.user_ns)
@@ -317,6 +326,8 @@ class ReloadKernel(IPythonKernel):
 
     def _keep_ipython_autoreload_off(self) -> None:
         """While this kernel reloads, IPython's autoreload would reload everything twice."""
+        if IPYTHON_AUTORELOAD_MODULE not in sys.modules:
+            return  # (never imported: nothing to switch off)
         if not self._engine_started:
             return  # reloading is off: IPython's autoreload may do its usual job
         if switch_off_ipython_autoreload(self._shell, self):
@@ -400,10 +411,6 @@ def _error_reply(
         "user_expressions": {},
         "payload": [],
     }
-
-
-def _on_main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()
 
 
 def _is_control_cell(code: str) -> bool:

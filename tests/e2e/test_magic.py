@@ -202,6 +202,22 @@ def test_strict_mode_switched_on_at_run_time_stops_cells_and_off_lets_them_run(
     assert runs.result == "1"
 
 
+def test_strict_mode_switched_on_while_a_module_fails_stops_the_next_cell(
+    notebook: Notebook,
+) -> None:
+    imported_foo(notebook)
+    notebook.write("foo_file.py", "def bar(:\n")
+    notebook.run("bar()").check()  # (runs on the previous version; the failure is shown)
+    notebook.run("pass").check()
+    notebook.run("%reload_kernel strict on").check()
+
+    refused = notebook.run("ran = bar()")  # nothing new since the failure: refused all the same
+    notebook.run("%reload_kernel strict off").check()
+
+    assert refused.error is not None and refused.error[0] == "ReloadError"
+    assert notebook.value("'ran' in dir()") == "False"
+
+
 def test_exclude_at_run_time_stops_reloading_that_module_only(notebook: Notebook) -> None:
     notebook.write("data_cache.py", "ROWS = 1\n")
     notebook.write("model.py", "SIZE = 1\n")
