@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from kernels import JupyterHome, Kernel, KernelKind, kernel_kinds
@@ -225,16 +225,29 @@ class Bench:
         groups = self.start_groups("stack", self._load_stack)
         kernels = {name: group[0] for name, group in groups.items()}
         try:
-            self.count_modules(kernels, "idle (stack)")
-            progress(f"stack: idle cells, {self.sizes.processes} processes of each kind")
-            self.idle_across(groups, "idle (stack)")
-            self.idle_switched(groups)
+            self.idle_rows(groups)
             self.in_process_idle_cost(kernels)
             self.edit_one(groups)
             self.bulk_edit(kernels)
             self.memory(kernels)
         finally:
             self.stop_groups(groups)
+
+    def idle(self) -> None:
+        """The stack's idle rows alone (``--only idle``): the closest look at the idle targets,
+        with more rounds given by ``--idle-rounds``."""
+        progress(f"stack: {', '.join(self.sizes.stack)} + {self.sizes.user_modules} user modules")
+        groups = self.start_groups("stack", self._load_stack)
+        try:
+            self.idle_rows(groups)
+        finally:
+            self.stop_groups(groups)
+
+    def idle_rows(self, groups: dict[str, list[Kernel]]) -> None:
+        self.count_modules({name: group[0] for name, group in groups.items()}, "idle (stack)")
+        progress(f"stack: idle cells, {self.sizes.processes} processes of each kind")
+        self.idle_across(groups, "idle (stack)")
+        self.idle_switched(groups)
 
     def start_groups(
         self, scale: str, load: Callable[[Kernel], None], processes: int | None = None
@@ -832,11 +845,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         nargs="+",
-        choices=["startup", "stack", "many", "heap"],
-        help="run only these parts",
+        choices=["startup", "stack", "many", "heap", "idle"],
+        help="run only these parts (idle: the stack's idle rows, which stack runs too)",
+    )
+    parser.add_argument(
+        "--idle-rounds",
+        type=int,
+        metavar="N",
+        help="rounds of idle cells (default 300, or 15 with --quick)",
     )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
+    if args.idle_rounds is not None:
+        sizes = replace(sizes, idle_rounds=args.idle_rounds)
     if args.report:
         saved = json.loads(args.report.read_text(encoding="utf-8"))
         if "missed_edits" not in saved:
@@ -850,11 +871,18 @@ def main(argv: list[str] | None = None) -> int:
     kinds = kernel_kinds()
     home = JupyterHome(kinds)
     bench = Bench(sizes, kinds, Path(tempfile.mkdtemp(prefix="rk-bench-work-")))
-    parts = {"startup": bench.startup, "stack": bench.stack, "many": bench.many, "heap": bench.heap}
+    parts = {
+        "startup": bench.startup,
+        "stack": bench.stack,
+        "many": bench.many,
+        "heap": bench.heap,
+        "idle": bench.idle,
+    }
     started = time.perf_counter()
     try:
+        chosen = args.only or [name for name in parts if name != "idle"]  # (stack runs them)
         for name, part in parts.items():
-            if args.only is None or name in args.only:
+            if name in chosen:
                 part()
     finally:
         home.cleanup()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import statistics
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 import pytest
 
@@ -79,3 +79,36 @@ def test_the_switched_idle_row_is_followed_by_its_floor(
     assert "+0.05 ms (+0.05 to +0.05) | ≤ +0.1 ms ✓" in lines[switched]
     assert "off against off" in lines[switched + 1]
     assert "+0.02 ms (+0.02 to +0.02)" in lines[switched + 1]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "parts_run", "idle_rounds"),
+    [
+        ([], ["startup", "stack", "many", "heap"], 15),
+        (["--only", "idle", "--idle-rounds", "7"], ["idle"], 7),
+        (["--only", "heap", "stack"], ["stack", "heap"], 15),
+    ],
+    ids=["everything", "idle-rows-alone", "two-parts"],
+)
+def test_the_parts_asked_for_run_with_the_idle_rounds_asked(
+    run: ModuleType,
+    monkeypatch: pytest.MonkeyPatch,
+    arguments: list[str],
+    parts_run: list[str],
+    idle_rounds: int,
+) -> None:
+    """``--only idle`` times the stack's idle rows alone (``stack`` times them too, so the
+    whole benchmark does not run them twice); ``--idle-rounds`` sets how many rounds."""
+    ran: list[tuple[str, int]] = []
+    for part in ["startup", "stack", "many", "heap", "idle"]:
+        monkeypatch.setattr(
+            run.Bench,
+            part,
+            lambda bench, part=part: ran.append((part, bench.sizes.idle_rounds)),
+        )
+    monkeypatch.setattr(run, "JupyterHome", lambda kinds: SimpleNamespace(cleanup=lambda: None))
+    monkeypatch.setattr(run, "_compile_own_bytecode", lambda: None)
+
+    assert run.main(["--quick", *arguments]) == 0
+
+    assert ran == [(part, idle_rounds) for part in parts_run]
