@@ -144,11 +144,14 @@ def test_imports_not_recorded_yet_when_the_next_cell_starts_are_recorded_first(
     first, second, a, b = names["first"], names["second"], names["A"], names["B"]
     kernel.write(f"{first}.py", module_source(names, A="1"))
     kernel.write(f"{second}.py", module_source(names, B="1"))
-    kernel.run(f"import {first}, {second}").check()  # (a first import is news to the next cell)
-    kernel.run(
-        "import reload_kernel.kernel as k\nidle, k._WHEN_IDLE_SECONDS = k._WHEN_IDLE_SECONDS, 3600",
-        silent=True,
-    ).check()
+    kernel.run(f"import {first}, {second}").check()
+    for _ in range(2):  # (a first import is news to the next cells: the cells below are idle)
+        kernel.run("pass").check()
+    postpone = (
+        "import reload_kernel.kernel as _rk\n"
+        "_idle, _rk._WHEN_IDLE_SECONDS = _rk._WHEN_IDLE_SECONDS, 3600"
+    )
+    kernel.run(postpone, silent=True).check()
     try:
         kernel.run(f"from {first} import {a}").check()
         kernel.run(f"from {second} import {b}").check()
@@ -157,7 +160,7 @@ def test_imports_not_recorded_yet_when_the_next_cell_starts_are_recorded_first(
 
         both = kernel.value(f"({a}, {b})")
     finally:
-        kernel.run("k._WHEN_IDLE_SECONDS = idle", silent=True).check()
+        kernel.run("_rk._WHEN_IDLE_SECONDS = _idle\ndel _rk, _idle", silent=True).check()
 
     assert both == "(2, 2)"
 
