@@ -222,11 +222,10 @@ class ReloadKernel(IPythonKernel):
 
     def _when_idle(self) -> None:
         self._record_previous_cell()
-        if self.reloader.holds_replaced:
-            try:
-                self.reloader.let_go_of_replaced()
-            except (Exception, KeyboardInterrupt):  # (interrupted while freeing them)
-                self.log.exception("could not free the replaced module versions")
+        try:
+            self.reloader.let_go_of_replaced()
+        except (Exception, KeyboardInterrupt):  # (interrupted while freeing them)
+            self.log.exception("could not free the replaced module versions")
 
     def _record_previous_cell(self) -> None:
         code, self._cell_to_record = self._cell_to_record, None
@@ -326,8 +325,6 @@ class ReloadKernel(IPythonKernel):
 
     def _keep_ipython_autoreload_off(self) -> None:
         """While this kernel reloads, IPython's autoreload would reload everything twice."""
-        if IPYTHON_AUTORELOAD_MODULE not in sys.modules:
-            return  # (never imported: nothing to switch off)
         if not self._engine_started:
             return  # reloading is off: IPython's autoreload may do its usual job
         if switch_off_ipython_autoreload(self._shell, self):
