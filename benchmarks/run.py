@@ -221,8 +221,7 @@ class Bench:
     # --- scientific stack + user package ---------------------------------------------------
 
     def stack(self) -> None:
-        progress(f"stack: {', '.join(self.sizes.stack)} + {self.sizes.user_modules} user modules")
-        groups = self.start_groups("stack", self._load_stack)
+        groups = self._stack_groups()
         kernels = {name: group[0] for name, group in groups.items()}
         try:
             self.idle_rows(groups)
@@ -236,12 +235,15 @@ class Bench:
     def idle(self) -> None:
         """The stack's idle rows alone (``--only idle``): the closest look at the idle targets,
         with more rounds given by ``--idle-rounds``."""
-        progress(f"stack: {', '.join(self.sizes.stack)} + {self.sizes.user_modules} user modules")
-        groups = self.start_groups("stack", self._load_stack)
+        groups = self._stack_groups()
         try:
             self.idle_rows(groups)
         finally:
             self.stop_groups(groups)
+
+    def _stack_groups(self) -> dict[str, list[Kernel]]:
+        progress(f"stack: {', '.join(self.sizes.stack)} + {self.sizes.user_modules} user modules")
+        return self.start_groups("stack", self._load_stack)
 
     def idle_rows(self, groups: dict[str, list[Kernel]]) -> None:
         self.count_modules({name: group[0] for name, group in groups.items()}, "idle (stack)")

@@ -93,6 +93,7 @@ def test_the_switched_idle_row_is_followed_by_its_floor(
 def test_the_parts_asked_for_run_with_the_idle_rounds_asked(
     run: ModuleType,
     monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
     arguments: list[str],
     parts_run: list[str],
     idle_rounds: int,
@@ -108,6 +109,7 @@ def test_the_parts_asked_for_run_with_the_idle_rounds_asked(
         )
     monkeypatch.setattr(run, "JupyterHome", lambda kinds: SimpleNamespace(cleanup=lambda: None))
     monkeypatch.setattr(run, "_compile_own_bytecode", lambda: None)
+    monkeypatch.setattr(run.tempfile, "mkdtemp", lambda prefix: str(tmp_path))
 
     assert run.main(["--quick", *arguments]) == 0
 
